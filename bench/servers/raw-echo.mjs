@@ -51,11 +51,20 @@ function onLine(line) {
   try {
     msg = JSON.parse(line);
   } catch {
-    process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }) + '\n',
+    );
     return;
   }
   // Notifications (no id) and responses (no method) need no answer.
-  if (msg === null || typeof msg !== 'object' || msg.id === undefined || msg.id === null || typeof msg.method !== 'string') return;
+  if (
+    msg === null ||
+    typeof msg !== 'object' ||
+    msg.id === undefined ||
+    msg.id === null ||
+    typeof msg.method !== 'string'
+  )
+    return;
   const out = handle(msg);
   process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...out }) + '\n');
 }

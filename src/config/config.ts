@@ -1,0 +1,294 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { SwitchboardError } from '../core/errors.js';
+import { DEFAULT_SEPARATOR } from '../core/names.js';
+import { interpolate } from './interpolate.js';
+import { stripJsonComments } from './jsonc.js';
+
+export type Isolation = 'inline' | 'thread';
+/** `legacy`: the `initialize` handshake (2025-11-25 and older). `2026-07-28`: `server/discover` only. `auto`: probe, then fall back. */
+export type ProtocolMode = 'auto' | 'legacy' | '2026-07-28';
+
+export type TransportSpec =
+  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string | undefined }
+  | { type: 'http' | 'sse'; url: string; headers: Record<string, string> };
+
+export interface ServerOptions {
+  /** Per-call deadline when the caller gives none, queue wait included (ms; 0 = none). */
+  timeoutMs: number;
+  /** Calls sent to the server at once; the rest wait in its mailbox. */
+  maxInFlight: number;
+  /** Calls allowed to wait; beyond it a call fails at once with E_QUEUE_FULL. */
+  maxQueue: number;
+  /** `inline`: the connection lives on the main event loop. `thread`: in a worker thread of its own. */
+  isolation: Isolation;
+  protocol: ProtocolMode;
+  /** Deadline for starting the server and the handshake (ms). */
+  startTimeoutMs: number;
+  /** Largest message accepted from a stdio server (bytes). */
+  maxMessageBytes: number;
+  /** Grace period between closing stdin, SIGTERM and SIGKILL (ms). */
+  closeGraceMs: number;
+}
+
+export interface ServerConfig extends ServerOptions {
+  name: string;
+  enabled: boolean;
+  transport: TransportSpec;
+}
+
+export interface SwitchboardConfig {
+  servers: ServerConfig[];
+  /** Between server and tool in qualified names. */
+  separator: string;
+  /** The file it came from, if any. */
+  source?: string | undefined;
+  /** Things that were accepted but look wrong (unknown keys). */
+  warnings: string[];
+}
+
+export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'protocol'>> = Object.freeze({
+  timeoutMs: 60_000,
+  maxInFlight: 16,
+  maxQueue: 256,
+  isolation: 'inline',
+  startTimeoutMs: 30_000,
+  maxMessageBytes: 16 * 1024 * 1024,
+  closeGraceMs: 2_000,
+});
+
+const optionShape = {
+  timeoutMs: z.number().int().min(0).optional(),
+  maxInFlight: z.number().int().min(1).max(100_000).optional(),
+  maxQueue: z.number().int().min(0).max(1_000_000).optional(),
+  isolation: z.enum(['inline', 'thread']).optional(),
+  protocol: z.enum(['auto', 'legacy', '2026-07-28']).optional(),
+  startTimeoutMs: z.number().int().min(1).optional(),
+  maxMessageBytes: z.number().int().min(1024).optional(),
+  closeGraceMs: z.number().int().min(0).optional(),
+};
+
+const stringMap = z.record(z.string(), z.string());
+
+const serverEntry = z.looseObject({
+  type: z.enum(['stdio', 'http', 'sse', 'streamable-http', 'streamableHttp']).optional(),
+  command: z.string().min(1, 'must not be empty').optional(),
+  args: z.array(z.string()).optional(),
+  env: stringMap.optional(),
+  cwd: z.string().optional(),
+  url: z.string().optional(),
+  headers: stringMap.optional(),
+  enabled: z.boolean().optional(),
+  ...optionShape,
+});
+
+const switchboardSection = z.looseObject({
+  separator: z.string().min(1).max(8).optional(),
+  defaults: z.looseObject(optionShape).optional(),
+});
+
+const fileShape = z.looseObject({
+  mcpServers: z.record(z.string(), z.unknown()).optional(),
+  servers: z.record(z.string(), z.unknown()).optional(),
+  switchboard: switchboardSection.optional(),
+});
+
+const KNOWN_TOP = new Set(['mcpServers', 'servers', 'switchboard', 'inputs', '$schema']);
+const KNOWN_SERVER = new Set([...Object.keys(serverEntry.shape), 'envFile', 'description', 'disabled']);
+const KNOWN_DEFAULTS = new Set(Object.keys(optionShape));
+const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface LoadOptions {
+  /** Variables for `${VAR}`; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** Base for relative paths when the config is an object (a file's own folder otherwise). */
+  cwd?: string;
+}
+
+/** Reads, interpolates and validates a config file. Errors name the file, the JSON path and the reason. */
+export function loadConfigFile(path: string, opts: LoadOptions = {}): SwitchboardConfig {
+  const file = resolve(opts.cwd ?? process.cwd(), path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw configError(
+      file,
+      '',
+      code === 'ENOENT'
+        ? 'file not found; pass --config <file> or create it'
+        : `cannot read it: ${(err as Error).message}`,
+      err,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stripJsonComments(text));
+  } catch (err) {
+    throw configError(file, '', `not valid JSON (comments are allowed): ${(err as Error).message}`, err);
+  }
+  return parseConfig(raw, { ...opts, cwd: dirname(file) }, file);
+}
+
+/** Validates a config object (the same shape as a file). */
+export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: string): SwitchboardConfig {
+  const where = source ?? '<config object>';
+  const baseDir = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  const top = fileShape.safeParse(raw);
+  if (!top.success) throw zodError(where, top.error);
+  const warnings: string[] = [];
+  for (const key of Object.keys(top.data)) {
+    if (!KNOWN_TOP.has(key)) warnings.push(`${where}: unknown top-level key '${key}' (ignored)`);
+  }
+  const { mcpServers, servers, switchboard } = top.data;
+  if (!mcpServers && !servers) {
+    throw configError(
+      where,
+      '',
+      `no servers: expected "mcpServers" (Claude Desktop, Cursor) or "servers" (VS Code) with at least one entry`,
+    );
+  }
+  const separator = switchboard?.separator ?? DEFAULT_SEPARATOR;
+  const defaults = switchboard?.defaults ?? {};
+  for (const key of Object.keys(defaults)) {
+    if (!KNOWN_DEFAULTS.has(key))
+      warnings.push(unknownKey(where, `switchboard.defaults.${key}`, key, KNOWN_DEFAULTS));
+  }
+  const entries: [string, string, unknown][] = [
+    ...Object.entries(mcpServers ?? {}).map(([n, v]) => ['mcpServers', n, v] as [string, string, unknown]),
+    ...Object.entries(servers ?? {}).map(([n, v]) => ['servers', n, v] as [string, string, unknown]),
+  ];
+  const seen = new Set<string>();
+  const out: ServerConfig[] = [];
+  for (const [section, name, value] of entries) {
+    const path = `${section}.${name}`;
+    if (seen.has(name))
+      throw configError(
+        where,
+        path,
+        `server '${name}' is defined twice (in "mcpServers" and "servers"); keep one`,
+      );
+    seen.add(name);
+    if (!SERVER_NAME.test(name)) {
+      throw configError(
+        where,
+        path,
+        `server name '${name}' may use only letters, digits, '_', '-', '.' (1-64 characters)`,
+      );
+    }
+    if (name.includes(separator)) {
+      throw configError(
+        where,
+        path,
+        `server name '${name}' contains the name separator '${separator}'; rename it or set switchboard.separator`,
+      );
+    }
+    const interpolated = interpolate(value, { env, configDir: baseDir, where, path });
+    const parsed = serverEntry.safeParse(interpolated);
+    if (!parsed.success) throw zodError(where, parsed.error, path);
+    const e = parsed.data;
+    for (const key of Object.keys(e)) {
+      if (!KNOWN_SERVER.has(key)) warnings.push(unknownKey(where, `${path}.${key}`, key, KNOWN_SERVER));
+    }
+    out.push({ name, ...resolveEntry(e, defaults, baseDir, where, path) });
+  }
+  return { servers: out, separator, source, warnings };
+}
+
+type Entry = z.infer<typeof serverEntry>;
+
+function resolveEntry(
+  e: Entry,
+  defaults: z.infer<typeof switchboardSection>['defaults'] & {},
+  baseDir: string,
+  where: string,
+  path: string,
+): Omit<ServerConfig, 'name'> {
+  const type = e.type === 'streamable-http' || e.type === 'streamableHttp' ? 'http' : e.type;
+  let transport: TransportSpec;
+  if (type === 'http' || type === 'sse' || (type === undefined && e.url !== undefined)) {
+    if (e.command !== undefined)
+      throw configError(where, path, 'has both "command" and "url"; a server is either a process or a URL');
+    if (!e.url) throw configError(where, `${path}.url`, `type "${type}" needs a "url"`);
+    let url: URL;
+    try {
+      url = new URL(e.url);
+    } catch {
+      throw configError(where, `${path}.url`, `'${e.url}' is not a valid URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw configError(where, `${path}.url`, `'${e.url}' must be http:// or https://`);
+    }
+    transport = { type: type ?? 'http', url: url.href, headers: e.headers ?? {} };
+  } else {
+    if (!e.command)
+      throw configError(
+        where,
+        path,
+        'needs "command" (a process to start) or "url" (a server to connect to)',
+      );
+    if (e.url !== undefined)
+      throw configError(where, path, 'has both "command" and "url"; a server is either a process or a URL');
+    transport = {
+      type: 'stdio',
+      command: e.command,
+      args: e.args ?? [],
+      env: e.env ?? {},
+      cwd: e.cwd === undefined ? undefined : isAbsolute(e.cwd) ? e.cwd : resolve(baseDir, e.cwd),
+    };
+  }
+  const pick = <K extends keyof ServerOptions>(k: K): ServerOptions[K] | undefined =>
+    (e[k] ?? defaults[k]) as ServerOptions[K] | undefined;
+  return {
+    enabled: e.enabled ?? (e as { disabled?: unknown }).disabled !== true,
+    transport,
+    timeoutMs: pick('timeoutMs') ?? DEFAULT_OPTIONS.timeoutMs,
+    maxInFlight: pick('maxInFlight') ?? DEFAULT_OPTIONS.maxInFlight,
+    maxQueue: pick('maxQueue') ?? DEFAULT_OPTIONS.maxQueue,
+    isolation: pick('isolation') ?? DEFAULT_OPTIONS.isolation,
+    // stdio: the SDK's default, one spawn; a probe could kill servers that exit on an unknown first request.
+    protocol: pick('protocol') ?? (transport.type === 'http' ? 'auto' : 'legacy'),
+    startTimeoutMs: pick('startTimeoutMs') ?? DEFAULT_OPTIONS.startTimeoutMs,
+    maxMessageBytes: pick('maxMessageBytes') ?? DEFAULT_OPTIONS.maxMessageBytes,
+    closeGraceMs: pick('closeGraceMs') ?? DEFAULT_OPTIONS.closeGraceMs,
+  };
+}
+
+export function configError(where: string, path: string, reason: string, cause?: unknown): SwitchboardError {
+  return new SwitchboardError('E_CONFIG', `invalid config ${where}${path ? ` at ${path}` : ''}: ${reason}`, {
+    data: { file: where, path, reason },
+    cause,
+  });
+}
+
+function zodError(where: string, error: z.ZodError, prefix = ''): SwitchboardError {
+  const issue = error.issues[0];
+  const sub = issue
+    ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
+    : '';
+  const path = `${prefix}${prefix ? sub : sub.replace(/^\./, '')}`;
+  return configError(where, path, issue?.message ?? 'invalid', error);
+}
+
+function unknownKey(where: string, path: string, key: string, known: Set<string>): string {
+  const lower = key.toLowerCase();
+  const near = [...known].find((k) => k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2);
+  return `${where}: unknown key at ${path} (ignored)${near ? `; did you mean '${near}'?` : ''}`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,263 @@
+import { abortError, SwitchboardError, timeoutError } from './errors.js';
+
+/** The `params` of a `notifications/progress`, as the server sent them (unknown fields kept). */
+export interface ProgressParams {
+  progressToken?: string | number;
+  progress: number;
+  total?: number;
+  message?: string;
+  [key: string]: unknown;
+}
+
+export type ProgressListener = (progress: ProgressParams) => void;
+
+/** What every asynchronous call of the switchboard accepts. */
+export interface CallOptions {
+  /** Aborting ends the call with E_ABORTED: a queued call leaves its mailbox, a sent one is cancelled upstream. */
+  signal?: AbortSignal | undefined;
+  /** Ends the call with E_TIMEOUT after this many milliseconds (queue wait included); 0 means no limit. */
+  timeoutMs?: number | undefined;
+  /** Receives this call's progress notifications, in order; no other call's. */
+  onProgress?: ProgressListener | undefined;
+}
+
+/** Where a call started: captured cheaply up front, rendered only if an error needs it. */
+export interface CallSite {
+  stack?: string;
+}
+
+export function captureCallSite(above: Function): CallSite {
+  const site: CallSite = {};
+  Error.captureStackTrace(site, above);
+  return site;
+}
+
+/** Gives `err` the stack of the place the call started, so a timeout points at its caller. */
+export function stampCallSite<E extends Error>(err: E, site: CallSite | undefined): E {
+  const frames = site?.stack;
+  if (frames) {
+    const at = frames.indexOf('\n');
+    err.stack = `${err.name}: ${err.message}${at >= 0 ? frames.slice(at) : ''}`;
+  }
+  return err;
+}
+
+export interface Pending {
+  readonly id: number;
+  readonly method: string;
+  readonly onProgress: ProgressListener | undefined;
+  /** Per-request stream control, for transports where closing the stream is the cancellation. */
+  stream?: AbortController;
+}
+
+export interface CorrelatorHooks {
+  /** Puts the request on the wire. A throw or a rejection fails this call and only this call. */
+  send(pending: Pending, params: Record<string, unknown> | undefined): void | Promise<void>;
+  /** Tells the far side that a request it was sent is no longer wanted. */
+  cancel(pending: Pending, reason: SwitchboardError): void;
+}
+
+interface Entry extends Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  site: CallSite | undefined;
+}
+
+export interface CorrelatorStats {
+  /** Calls waiting for their answer now. */
+  pending: number;
+  /** Answers that came after their call timed out or was cancelled: dropped, delivered to no one. */
+  late: number;
+  /** Answers with an id that was never ours or was already answered: dropped. */
+  unknown: number;
+  /** Progress notifications whose call had already ended: dropped. */
+  lateProgress: number;
+}
+
+const ENDED_MEMORY = 4096;
+
+/**
+ * The futures table of one upstream: one id counter, one `Map<id, Entry>`, and one place (`#settle`) that
+ * removes the entry, its timer and its abort listener on every way out. An id resolves only its own
+ * caller's promise; what arrives for an id that is not pending is counted and dropped.
+ */
+export class Correlator {
+  readonly label: string;
+  #hooks: CorrelatorHooks;
+  #nextId = 1;
+  #pending = new Map<number, Entry>();
+  // Ids whose calls ended by timeout or abort, so a late answer is told apart from an unknown id.
+  #ended = new Set<number>();
+  #late = 0;
+  #unknown = 0;
+  #lateProgress = 0;
+  #closed: Error | undefined;
+
+  constructor(label: string, hooks: CorrelatorHooks) {
+    this.label = label;
+    this.#hooks = hooks;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  get stats(): CorrelatorStats {
+    return {
+      pending: this.#pending.size,
+      late: this.#late,
+      unknown: this.#unknown,
+      lateProgress: this.#lateProgress,
+    };
+  }
+
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    opts: CallOptions & { site?: CallSite | undefined } = {},
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const { signal, timeoutMs, onProgress, site } = opts;
+    if (signal?.aborted) {
+      return Promise.reject(
+        stampCallSite(abortError(this.#what(method), signal.reason, this.#data(method)), site),
+      );
+    }
+    const id = this.#nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const entry: Entry = {
+        id,
+        method,
+        onProgress,
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        site,
+      };
+      this.#pending.set(id, entry);
+      if (signal) {
+        entry.onAbort = () =>
+          this.#cancel(
+            entry,
+            // A reason that is already ours (a deadline relayed from another thread) keeps its code.
+            signal.reason instanceof SwitchboardError
+              ? signal.reason
+              : abortError(this.#what(method), signal.reason, { ...this.#data(method), stage: 'sent' }),
+          );
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      if (timeoutMs !== undefined && timeoutMs > 0) {
+        entry.timer = setTimeout(
+          () =>
+            this.#cancel(
+              entry,
+              timeoutError(this.#what(method), timeoutMs, { ...this.#data(method), stage: 'sent' }),
+            ),
+          timeoutMs,
+        );
+      }
+      let sent: void | Promise<void>;
+      try {
+        sent = this.#hooks.send(entry, params);
+      } catch (err) {
+        this.#settle(entry, false, err);
+        return;
+      }
+      if (sent) sent.catch((err: unknown) => this.#settle(entry, false, err));
+    });
+  }
+
+  /** Delivers a result to the call with this id. False when no call is waiting for it (counted). */
+  resolve(id: number, result: unknown): boolean {
+    const entry = this.#pending.get(id);
+    if (!entry) return this.#stray(id);
+    this.#settle(entry, true, result);
+    return true;
+  }
+
+  /** Fails the call with this id. False when no call is waiting for it (counted). */
+  reject(id: number, err: Error): boolean {
+    const entry = this.#pending.get(id);
+    if (!entry) return this.#stray(id);
+    this.#settle(entry, false, err);
+    return true;
+  }
+
+  /** Hands a progress notification to the call with this id, synchronously, so order is kept. */
+  progress(id: number, params: ProgressParams): boolean {
+    const entry = this.#pending.get(id);
+    if (!entry) {
+      this.#lateProgress++;
+      return false;
+    }
+    try {
+      entry.onProgress?.(params);
+    } catch {
+      // A listener's own bug must not break routing for everyone else.
+    }
+    return true;
+  }
+
+  /** Cancels one call as if its signal fired (used when the call's own caller goes away). */
+  cancel(id: number, reason: SwitchboardError): void {
+    const entry = this.#pending.get(id);
+    if (entry) this.#cancel(entry, reason);
+  }
+
+  /** Fails every pending call with `err`, and every later one. Idempotent. */
+  close(err: Error): void {
+    if (!this.#closed) this.#closed = err;
+    // One shared error for all: its stack is left alone rather than re-stamped per caller.
+    for (const entry of [...this.#pending.values()]) this.#settle(entry, false, err, false);
+  }
+
+  #cancel(entry: Entry, reason: SwitchboardError): void {
+    if (!this.#settle(entry, false, reason)) return;
+    this.#remember(entry.id);
+    try {
+      this.#hooks.cancel(entry, reason);
+    } catch {
+      // The call has already ended for its caller; a failed cancel notice changes nothing for them.
+    }
+  }
+
+  /** The one way out of the table. Returns false if the entry had already left. */
+  #settle(entry: Entry, ok: boolean, value: unknown, stamp = true): boolean {
+    if (!this.#pending.delete(entry.id)) return false;
+    if (entry.timer) clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (ok) entry.resolve(value);
+    else {
+      const err = value instanceof Error ? value : new Error(String(value));
+      entry.reject(stamp ? stampCallSite(err, entry.site) : err);
+    }
+    return true;
+  }
+
+  #stray(id: number): false {
+    if (this.#ended.delete(id)) this.#late++;
+    else this.#unknown++;
+    return false;
+  }
+
+  #remember(id: number): void {
+    this.#ended.add(id);
+    if (this.#ended.size > ENDED_MEMORY) {
+      const oldest = this.#ended.values().next().value;
+      if (oldest !== undefined) this.#ended.delete(oldest);
+    }
+  }
+
+  #what(method: string): string {
+    return `${method} on '${this.label}'`;
+  }
+
+  #data(method: string): Record<string, unknown> {
+    return { server: this.label, method };
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Qualified names: `server` + separator + `tool`, reversible through the registry that made them, at most
+ * `maxLength` characters (64 by default: what most model APIs accept for a function name). A name that
+ * would be longer keeps its head and gets a stable hash of the whole, so the same pair always maps to the
+ * same name. Two pairs that land on one name are reported, and the first keeps it.
+ */
+
+export const DEFAULT_SEPARATOR = '__';
+export const DEFAULT_MAX_LENGTH = 64;
+
+export interface QualifiedRef {
+  server: string;
+  name: string;
+}
+
+export interface NameCollision {
+  qualifiedName: string;
+  kept: QualifiedRef;
+  dropped: QualifiedRef;
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits: stable across runs and machines, and cheap. */
+export function stableHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+export function qualify(
+  server: string,
+  name: string,
+  separator = DEFAULT_SEPARATOR,
+  maxLength = DEFAULT_MAX_LENGTH,
+): string {
+  const full = `${server}${separator}${name}`;
+  if (full.length <= maxLength) return full;
+  const suffix = `_${stableHash(full)}`;
+  return `${full.slice(0, Math.max(0, maxLength - suffix.length))}${suffix}`;
+}
+
+export class NameRegistry {
+  readonly separator: string;
+  readonly maxLength: number;
+  #byQualified = new Map<string, QualifiedRef>();
+  #collisions: NameCollision[] = [];
+
+  constructor(separator = DEFAULT_SEPARATOR, maxLength = DEFAULT_MAX_LENGTH) {
+    if (separator.length === 0) throw new RangeError('the name separator must not be empty');
+    if (maxLength < 16) throw new RangeError('qualified names need at least 16 characters');
+    this.separator = separator;
+    this.maxLength = maxLength;
+  }
+
+  /** Registers a pair and returns its qualified name, or undefined if another pair already holds it. */
+  add(server: string, name: string): string | undefined {
+    const qualifiedName = qualify(server, name, this.separator, this.maxLength);
+    const held = this.#byQualified.get(qualifiedName);
+    if (held && (held.server !== server || held.name !== name)) {
+      this.#collisions.push({ qualifiedName, kept: held, dropped: { server, name } });
+      return undefined;
+    }
+    this.#byQualified.set(qualifiedName, { server, name });
+    return qualifiedName;
+  }
+
+  resolve(qualifiedName: string): QualifiedRef | undefined {
+    return this.#byQualified.get(qualifiedName);
+  }
+
+  /** Forgets every name of one server (its catalog is about to be replaced). */
+  removeServer(server: string): void {
+    for (const [q, ref] of this.#byQualified) if (ref.server === server) this.#byQualified.delete(q);
+    this.#collisions = this.#collisions.filter(
+      (c) => c.kept.server !== server && c.dropped.server !== server,
+    );
+  }
+
+  get collisions(): readonly NameCollision[] {
+    return this.#collisions;
+  }
+}

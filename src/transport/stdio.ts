@@ -1,0 +1,275 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { SwitchboardError } from '../core/errors.js';
+import { classify, isKind } from '../core/jsonrpc.js';
+import { LineDecoder } from './line-decoder.js';
+import { signalTree, trackTree, treeAlive, untrackTree } from './process-tree.js';
+
+export interface StdioSpec {
+  command: string;
+  args?: string[] | undefined;
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
+}
+
+export interface StdioOptions {
+  /** Name used in errors and logs. */
+  server: string;
+  /** Largest message accepted from the server; a longer line is skipped and reported. */
+  maxMessageBytes?: number | undefined;
+  /** How long a server gets to exit after its stdin is closed, then after SIGTERM, before SIGKILL. */
+  closeGraceMs?: number | undefined;
+  /** Each line the server writes to stderr. */
+  onStderr?: ((line: string) => void) | undefined;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const STDERR_TAIL = 20;
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
+const DEFAULT_GRACE = 2000;
+
+/**
+ * MCP over a child process's stdin/stdout, newline-delimited.
+ *
+ * Own framing rather than the SDK's stdio client for three reasons the switchboard cannot give up: a line
+ * that is not JSON-RPC is reported with the server's name instead of skipped silently, an oversized line
+ * is skipped alone instead of clearing the buffer, and the child is spawned as a process group leader so
+ * that closing it reaches the whole tree (`npx` wrappers included).
+ */
+export class StdioTransport implements Transport {
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  onmessage?: ((message: JSONRPCMessage) => void) | undefined;
+
+  readonly #spec: StdioSpec;
+  readonly #opts: StdioOptions;
+  #child: ChildProcess | undefined;
+  #stderrTail: string[] = [];
+  #stderrCarry = '';
+  #exit: ExitInfo | undefined;
+  #closing: Promise<void> | undefined;
+  #closedFired = false;
+  #exited: Promise<void> | undefined;
+  /** Lines that were not JSON-RPC, and oversized lines: skipped, counted. */
+  badLines = 0;
+
+  constructor(spec: StdioSpec, opts: StdioOptions) {
+    this.#spec = spec;
+    this.#opts = opts;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get exitInfo(): ExitInfo | undefined {
+    return this.#exit;
+  }
+
+  /** The last lines the server wrote to stderr, oldest first. */
+  get stderrTail(): string[] {
+    const tail = [...this.#stderrTail];
+    if (this.#stderrCarry) tail.push(this.#stderrCarry);
+    return tail.slice(-STDERR_TAIL);
+  }
+
+  start(): Promise<void> {
+    if (this.#child) throw new Error(`stdio transport of '${this.#opts.server}' was already started`);
+    const { command, args = [], env, cwd } = this.#spec;
+    const server = this.#opts.server;
+    return new Promise<void>((resolve, reject) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(command, args, {
+          env: { ...getDefaultEnvironment(), ...env },
+          cwd,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          // Own process group, so close() can signal the whole tree.
+          detached: process.platform !== 'win32',
+          windowsHide: true,
+        });
+      } catch (err) {
+        reject(this.#spawnError(err));
+        return;
+      }
+      this.#child = child;
+      let exitResolve!: () => void;
+      this.#exited = new Promise<void>((r) => {
+        exitResolve = r;
+      });
+      const decoder = new LineDecoder(this.#opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, {
+        line: (text) => this.#onLine(text),
+        oversized: (bytes) => {
+          this.badLines++;
+          this.onerror?.(
+            new SwitchboardError(
+              'E_PROTOCOL',
+              `'${server}' sent a ${bytes}-byte message, over the ${this.#opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE}-byte limit; it was skipped (raise maxMessageBytes for this server if it is legitimate)`,
+              { data: { server, bytes } },
+            ),
+          );
+        },
+      });
+      child.stdout?.on('data', (chunk: Buffer) => decoder.push(chunk));
+      child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
+      child.stdin?.on('error', () => {
+        // EPIPE after the child died: its exit is reported through 'close'.
+      });
+      child.once('spawn', () => {
+        trackTree(child);
+        resolve();
+      });
+      child.once('error', (err) => {
+        // Spawn failures arrive here instead of 'spawn'.
+        if (child.pid === undefined) reject(this.#spawnError(err));
+        else this.onerror?.(err);
+      });
+      child.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        exitResolve();
+      });
+      // 'close' comes after stdout has ended, so every message the server wrote before exiting is in.
+      child.once('close', (code, signal) => {
+        this.#exit ??= { code, signal };
+        exitResolve();
+        untrackTree(child);
+        this.#fireClose();
+      });
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.#child?.stdin;
+    if (!stdin || stdin.destroyed || !stdin.writable || this.#closing) {
+      return Promise.reject(
+        new SwitchboardError(
+          'E_UPSTREAM_CLOSED',
+          `cannot send to '${this.#opts.server}': its process is not running`,
+          {
+            data: { server: this.#opts.server, ...this.#exit },
+          },
+        ),
+      );
+    }
+    stdin.write(`${JSON.stringify(message)}\n`);
+    return Promise.resolve();
+  }
+
+  /** Ends stdin, then SIGTERM, then SIGKILL to the whole process tree, each after a grace period. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const child = this.#child;
+    if (!child) {
+      this.#fireClose();
+      return;
+    }
+    const grace = this.#opts.closeGraceMs ?? DEFAULT_GRACE;
+    if (this.#exit === undefined) {
+      child.stdin?.end();
+      if (!(await this.#waitExit(grace))) {
+        signalTree(child, 'SIGTERM');
+        if (!(await this.#waitExit(grace))) {
+          signalTree(child, 'SIGKILL');
+          await this.#waitExit(grace);
+        }
+      }
+    }
+    // The leader is gone; whatever it started and left behind goes too.
+    if (treeAlive(child)) {
+      signalTree(child, 'SIGTERM');
+      const until = Date.now() + grace;
+      while (treeAlive(child) && Date.now() < until) await sleep(20);
+      if (treeAlive(child)) signalTree(child, 'SIGKILL');
+    }
+    untrackTree(child);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    this.#fireClose();
+  }
+
+  #waitExit(ms: number): Promise<boolean> {
+    if (this.#exit !== undefined) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+      this.#exited?.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  #onLine(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.#bad(text, 'not JSON');
+      return;
+    }
+    const kind = classify(parsed);
+    if (!isKind(kind)) {
+      this.#bad(text, kind);
+      return;
+    }
+    this.onmessage?.(parsed as JSONRPCMessage);
+  }
+
+  #bad(text: string, why: string): void {
+    this.badLines++;
+    const sample = text.length > 120 ? `${text.slice(0, 120)}…` : text;
+    this.onerror?.(
+      new SwitchboardError(
+        'E_PROTOCOL',
+        `'${this.#opts.server}' wrote a line to stdout that is not JSON-RPC (${why}); skipped. Servers must log to stderr, not stdout: ${JSON.stringify(sample)}`,
+        { data: { server: this.#opts.server, reason: why } },
+      ),
+    );
+  }
+
+  #onStderr(chunk: Buffer): void {
+    const text = this.#stderrCarry + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.#stderrCarry = (lines.pop() ?? '').slice(-4096);
+    for (const line of lines) {
+      const clean = line.replace(/\r$/, '');
+      this.#stderrTail.push(clean.length > 1000 ? `${clean.slice(0, 1000)}…` : clean);
+      if (this.#stderrTail.length > STDERR_TAIL) this.#stderrTail.shift();
+      this.#opts.onStderr?.(clean);
+    }
+  }
+
+  #spawnError(err: unknown): SwitchboardError {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const { command } = this.#spec;
+    const hint =
+      code === 'ENOENT'
+        ? `command '${command}' was not found${this.#spec.cwd ? ` (cwd ${this.#spec.cwd})` : ''}: check the name, install it, or give its full path`
+        : code === 'EACCES'
+          ? `command '${command}' is not executable: check its permissions`
+          : `could not start '${command}': ${(err as Error)?.message ?? String(err)}`;
+    return new SwitchboardError('E_START_FAILED', `server '${this.#opts.server}': ${hint}`, {
+      cause: err,
+      data: { server: this.#opts.server, command, errno: code },
+    });
+  }
+
+  #fireClose(): void {
+    if (this.#closedFired) return;
+    this.#closedFired = true;
+    this.onclose?.();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

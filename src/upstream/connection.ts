@@ -1,0 +1,338 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  Client,
+  type JSONRPCMessage,
+  PROTOCOL_VERSION_META_KEY,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import type { ServerConfig } from '../config/config.js';
+import {
+  type CallOptions,
+  type CallSite,
+  Correlator,
+  type CorrelatorStats,
+  type ProgressParams,
+} from '../core/correlator.js';
+import { RpcError, SwitchboardError } from '../core/errors.js';
+import { METHOD_NOT_FOUND, type Params, type RpcNotification, type RpcRequest } from '../core/jsonrpc.js';
+import { createHttpTransport } from '../transport/http.js';
+import { StdioTransport } from '../transport/stdio.js';
+import { VERSION } from '../version.js';
+
+export interface ServerDescription {
+  protocolVersion: string;
+  /** `legacy`: `initialize` era (2025-11-25 and older); `modern`: 2026-07-28 and later. */
+  era: 'legacy' | 'modern';
+  capabilities: Record<string, unknown>;
+  serverInfo?: { name: string; version: string; [key: string]: unknown } | undefined;
+  instructions?: string | undefined;
+}
+
+export interface ConnectionStats extends CorrelatorStats {
+  /** Lines from the server that were not JSON-RPC, and oversized ones: skipped. */
+  badMessages: number;
+}
+
+export interface ConnectionEvents {
+  /** A notification from the server other than progress (list_changed, logging, resource updates...). */
+  notification?(message: RpcNotification): void;
+  /** The connection ended; every pending call has already failed with `reason`. */
+  close?(reason: SwitchboardError): void;
+  /** Something went wrong that the connection survives (a garbage line, a stray response). */
+  warning?(err: Error): void;
+  /** A stdio server's stderr, line by line. */
+  stderr?(line: string): void;
+}
+
+const CLIENT_INFO = { name: 'mcp-switchboard', version: VERSION };
+
+/**
+ * One live connection to one upstream server. The SDK does the handshake (including 2026-07-28 era
+ * negotiation) on the transport; then the connection takes the transport over and owns the routing
+ * path: ids, progress tokens, cancellation, and what to do with every message that comes back.
+ */
+export class UpstreamConnection {
+  readonly server: string;
+  readonly description: ServerDescription;
+  #transport: Transport;
+  #correlator: Correlator;
+  #events: ConnectionEvents;
+  #envelope: Record<string, unknown> | undefined;
+  #perRequestStream: boolean;
+  #closed: SwitchboardError | undefined;
+  #closing: Promise<void> | undefined;
+  #badMessages = 0;
+
+  private constructor(
+    server: string,
+    transport: Transport,
+    description: ServerDescription,
+    events: ConnectionEvents,
+  ) {
+    this.server = server;
+    this.#transport = transport;
+    this.description = description;
+    this.#events = events;
+    const modern = description.era === 'modern';
+    // 2026-07-28: every request carries the protocol version and client identity in `_meta`.
+    this.#envelope = modern
+      ? {
+          [PROTOCOL_VERSION_META_KEY]: description.protocolVersion,
+          [CLIENT_INFO_META_KEY]: CLIENT_INFO,
+          [CLIENT_CAPABILITIES_META_KEY]: {},
+        }
+      : undefined;
+    // 2026-07-28 Streamable HTTP: closing a request's SSE stream is its cancellation (basic/patterns/cancellation).
+    this.#perRequestStream = modern && transport.hasPerRequestStream === true;
+    this.#correlator = new Correlator(server, {
+      send: (pending, params) => {
+        let out = params;
+        if (pending.onProgress)
+          out = { ...out, _meta: { ...(out?._meta as Params), progressToken: pending.id } };
+        if (this.#envelope) out = { ...out, _meta: { ...this.#envelope, ...(out?._meta as Params) } };
+        const message = (
+          out === undefined
+            ? { jsonrpc: '2.0', id: pending.id, method: pending.method }
+            : { jsonrpc: '2.0', id: pending.id, method: pending.method, params: out }
+        ) as JSONRPCMessage;
+        if (this.#perRequestStream) {
+          pending.stream = new AbortController();
+          return this.#transport.send(message, { requestSignal: pending.stream.signal }).catch((err) => {
+            throw transportError(server, pending.method, err);
+          });
+        }
+        return this.#transport.send(message).catch((err) => {
+          throw transportError(server, pending.method, err);
+        });
+      },
+      cancel: (pending, reason) => {
+        if (pending.stream) {
+          pending.stream.abort(reason);
+          return;
+        }
+        // stdio, and 2025-era HTTP: the spec's notifications/cancelled (basic/utilities/cancellation).
+        this.#transport
+          .send({
+            jsonrpc: '2.0',
+            method: 'notifications/cancelled',
+            params: { requestId: pending.id, reason: reason.message },
+          } as JSONRPCMessage)
+          .catch(() => {});
+      },
+    });
+    transport.onmessage = (message) => this.#onMessage(message as unknown as Record<string, unknown>);
+    transport.onerror = (err) => this.#warn(err);
+    transport.onclose = () => this.#onClose();
+  }
+
+  /** Starts the transport for `config` and performs the handshake. */
+  static async open(
+    config: ServerConfig,
+    opts: { signal?: AbortSignal | undefined; events?: ConnectionEvents } = {},
+  ): Promise<UpstreamConnection> {
+    const events = opts.events ?? {};
+    const spec = config.transport;
+    const transport: Transport =
+      spec.type === 'stdio'
+        ? new StdioTransport(spec, {
+            server: config.name,
+            maxMessageBytes: config.maxMessageBytes,
+            closeGraceMs: config.closeGraceMs,
+            onStderr: events.stderr,
+          })
+        : createHttpTransport(spec);
+    const client = new Client(CLIENT_INFO, {
+      capabilities: {},
+      ...(config.protocol === 'legacy'
+        ? {}
+        : { versionNegotiation: { mode: config.protocol === 'auto' ? 'auto' : { pin: config.protocol } } }),
+    });
+    const deadline = AbortSignal.timeout(config.startTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    let handshake: ServerDescription;
+    try {
+      await client.connect(transport, { signal, timeout: config.startTimeoutMs });
+      const protocolVersion = client.getNegotiatedProtocolVersion() ?? 'unknown';
+      handshake = {
+        protocolVersion,
+        era: protocolVersion >= '2026-07-28' ? 'modern' : 'legacy',
+        capabilities: (client.getServerCapabilities() ?? {}) as Record<string, unknown>,
+        serverInfo: client.getServerVersion() as ServerDescription['serverInfo'],
+        instructions: client.getInstructions(),
+      };
+    } catch (err) {
+      await transport.close().catch(() => {});
+      throw startError(config, transport, err, opts.signal?.aborted === true, deadline.aborted);
+    }
+    // The SDK client is done: from here on every message of this transport is ours to route.
+    return new UpstreamConnection(config.name, transport, handshake, events);
+  }
+
+  get stats(): ConnectionStats {
+    return { ...this.#correlator.stats, badMessages: this.#badMessages };
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /** The last lines of a stdio server's stderr (empty for HTTP). */
+  get stderrTail(): string[] {
+    return this.#transport instanceof StdioTransport ? this.#transport.stderrTail : [];
+  }
+
+  /** Sends a request and resolves with its `result`, exactly as the server sent it. */
+  request(
+    method: string,
+    params: Params | undefined,
+    opts: CallOptions & { site?: CallSite | undefined } = {},
+  ): Promise<unknown> {
+    return this.#correlator.request(method, params, opts);
+  }
+
+  /** Sends a notification to the server. */
+  notify(method: string, params?: Params): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const message = (
+      params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }
+    ) as JSONRPCMessage;
+    return this.#transport.send(message);
+  }
+
+  /** Fails whatever is pending with E_CLOSED and closes the transport (a stdio tree is ended). Idempotent. */
+  close(reason?: SwitchboardError): Promise<void> {
+    if (!this.#closing) {
+      this.#closed ??=
+        reason ??
+        new SwitchboardError('E_CLOSED', `connection to '${this.server}' was closed`, {
+          data: { server: this.server },
+        });
+      this.#correlator.close(this.#closed);
+      this.#closing = this.#transport.close().catch(() => {});
+    }
+    return this.#closing;
+  }
+
+  #onMessage(m: Record<string, unknown>): void {
+    const method = m.method;
+    if (typeof method !== 'string') {
+      // A response. Our ids are numbers; anything else was never ours.
+      const id = m.id;
+      if (typeof id !== 'number') {
+        this.#warn(
+          new SwitchboardError(
+            'E_PROTOCOL',
+            `'${this.server}' answered a request id that was never sent: ${JSON.stringify(id)}`,
+            { data: { server: this.server } },
+          ),
+        );
+        return;
+      }
+      const error = m.error as { code: number; message: string; data?: unknown } | undefined;
+      const delivered = error
+        ? this.#correlator.reject(id, new RpcError(this.server, error.code, error.message, error.data))
+        : this.#correlator.resolve(id, m.result);
+      if (!delivered) return; // late or unknown: counted in stats, delivered to no one
+      return;
+    }
+    if ('id' in m) {
+      this.#onServerRequest(m as unknown as RpcRequest);
+      return;
+    }
+    if (method === 'notifications/progress') {
+      const params = m.params as ProgressParams | undefined;
+      const token = params?.progressToken;
+      // Our progress token is the request id; handled now, before any response read after it.
+      if (typeof token === 'number') this.#correlator.progress(token, params!);
+      else this.#correlator.progress(Number.NaN, params ?? { progress: 0 });
+      return;
+    }
+    this.#events.notification?.(m as unknown as RpcNotification);
+  }
+
+  #onServerRequest(request: RpcRequest): void {
+    // The switchboard advertises no client capabilities yet, so it answers ping and refuses the rest.
+    const reply =
+      request.method === 'ping'
+        ? { jsonrpc: '2.0', id: request.id, result: {} }
+        : {
+            jsonrpc: '2.0',
+            id: request.id,
+            error: {
+              code: METHOD_NOT_FOUND,
+              message: `mcp-switchboard does not handle '${request.method}' from servers`,
+            },
+          };
+    this.#transport.send(reply as JSONRPCMessage).catch(() => {});
+  }
+
+  #onClose(): void {
+    if (!this.#closed) {
+      const t = this.#transport;
+      const exit = t instanceof StdioTransport ? t.exitInfo : undefined;
+      const tail = this.stderrTail.slice(-5);
+      const how = exit
+        ? exit.signal
+          ? `was killed by ${exit.signal}`
+          : `exited with code ${exit.code}`
+        : 'closed the connection';
+      this.#closed = new SwitchboardError(
+        'E_UPSTREAM_CLOSED',
+        `server '${this.server}' ${how}${tail.length ? `; last stderr: ${tail.join(' | ')}` : ''}`,
+        {
+          data: {
+            server: this.server,
+            exitCode: exit?.code ?? null,
+            signal: exit?.signal ?? null,
+            stderr: tail,
+          },
+        },
+      );
+      this.#correlator.close(this.#closed);
+      this.#closing ??= Promise.resolve();
+    }
+    this.#events.close?.(this.#closed);
+  }
+
+  #warn(err: Error): void {
+    if (err instanceof SwitchboardError && err.code === 'E_PROTOCOL') this.#badMessages++;
+    this.#events.warning?.(err);
+  }
+}
+
+function transportError(server: string, method: string, err: unknown): Error {
+  if (err instanceof SwitchboardError || err instanceof RpcError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SwitchboardError('E_TRANSPORT', `${method} on '${server}' could not be sent: ${message}`, {
+    cause: err,
+    data: { server, method },
+  });
+}
+
+function startError(
+  config: ServerConfig,
+  transport: Transport,
+  err: unknown,
+  aborted: boolean,
+  timedOut: boolean,
+): SwitchboardError {
+  if (err instanceof SwitchboardError && err.code === 'E_START_FAILED') return err;
+  const server = config.name;
+  const tail = transport instanceof StdioTransport ? transport.stderrTail.slice(-10) : [];
+  const exit = transport instanceof StdioTransport ? transport.exitInfo : undefined;
+  const stderr = tail.length ? `\n  last stderr of '${server}':\n    ${tail.join('\n    ')}` : '';
+  const target = config.transport.type === 'stdio' ? `'${config.transport.command}'` : config.transport.url;
+  let reason: string;
+  if (aborted) reason = 'start was aborted by the caller';
+  else if (timedOut)
+    reason = `no handshake within ${config.startTimeoutMs} ms (startTimeoutMs); is ${target} an MCP server?`;
+  else if (exit)
+    reason = `the process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} during start-up`;
+  else reason = err instanceof Error ? err.message : String(err);
+  const code = aborted ? 'E_ABORTED' : 'E_START_FAILED';
+  return new SwitchboardError(code, `server '${server}' failed to start: ${reason}${stderr}`, {
+    cause: err,
+    data: { server, target, stderr: tail, exitCode: exit?.code ?? null, signal: exit?.signal ?? null },
+  });
+}

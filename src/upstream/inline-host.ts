@@ -1,0 +1,71 @@
+import type { Isolation, ServerConfig } from '../config/config.js';
+import { SwitchboardError } from '../core/errors.js';
+import type { Params } from '../core/jsonrpc.js';
+import { type ConnectionStats, type ServerDescription, UpstreamConnection } from './connection.js';
+import type { HostEvents, RequestOptions, UpstreamHost } from './host.js';
+
+/** The connection on the caller's own event loop: no hop, the lowest latency. */
+export class InlineHost implements UpstreamHost {
+  readonly server: string;
+  readonly isolation: Isolation = 'inline';
+  #config: ServerConfig;
+  #events: HostEvents;
+  #conn: UpstreamConnection | undefined;
+  #closed = false;
+
+  constructor(config: ServerConfig, events: HostEvents) {
+    this.server = config.name;
+    this.#config = config;
+    this.#events = events;
+  }
+
+  async start(opts: { signal?: AbortSignal | undefined } = {}): Promise<ServerDescription> {
+    if (this.#conn) return this.#conn.description;
+    const conn = await UpstreamConnection.open(this.#config, { signal: opts.signal, events: this.#events });
+    if (this.#closed) {
+      await conn.close();
+      throw closedError(this.server);
+    }
+    this.#conn = conn;
+    return conn.description;
+  }
+
+  request(method: string, params: Params | undefined, opts?: RequestOptions): Promise<unknown> {
+    const conn = this.#conn;
+    if (!conn) return Promise.reject(notStarted(this.server, this.#closed));
+    return conn.request(method, params, opts);
+  }
+
+  notify(method: string, params?: Params): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) return Promise.reject(notStarted(this.server, this.#closed));
+    return conn.notify(method, params);
+  }
+
+  stats(): Promise<ConnectionStats> {
+    return Promise.resolve(
+      this.#conn?.stats ?? { pending: 0, late: 0, unknown: 0, lateProgress: 0, badMessages: 0 },
+    );
+  }
+
+  stderrTail(): Promise<string[]> {
+    return Promise.resolve(this.#conn?.stderrTail ?? []);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#conn?.close(closedError(this.server));
+  }
+}
+
+export function closedError(server: string): SwitchboardError {
+  return new SwitchboardError('E_CLOSED', `the connection to '${server}' was closed by the switchboard`, {
+    data: { server },
+  });
+}
+
+function notStarted(server: string, closed: boolean): SwitchboardError {
+  return closed
+    ? closedError(server)
+    : new SwitchboardError('E_UPSTREAM_UNAVAILABLE', `'${server}' is not started`, { data: { server } });
+}

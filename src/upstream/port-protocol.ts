@@ -1,0 +1,33 @@
+import type { ServerConfig } from '../config/config.js';
+import type { ProgressParams } from '../core/correlator.js';
+import type { WireError } from '../core/errors.js';
+import type { Params, RpcNotification } from '../core/jsonrpc.js';
+import type { ConnectionStats, ServerDescription } from './connection.js';
+
+/** What the worker is given when it starts. */
+export interface WorkerInit {
+  config: ServerConfig;
+}
+
+/** Main thread -> worker, over the worker's own MessagePort. */
+export type ToWorker =
+  | { t: 'req'; id: number; method: string; params: Params | undefined; progress: boolean }
+  | { t: 'cancel'; id: number; reason: WireError }
+  | { t: 'notify'; method: string; params: Params | undefined }
+  | { t: 'close' };
+
+/** Worker -> main thread. */
+export type FromWorker =
+  | { t: 'ready'; description: ServerDescription }
+  | { t: 'failed'; error: WireError }
+  | { t: 'res'; id: number; result: unknown }
+  | { t: 'err'; id: number; error: WireError }
+  | { t: 'progress'; id: number; params: ProgressParams }
+  | { t: 'note'; message: RpcNotification }
+  | { t: 'warn'; error: WireError }
+  | { t: 'stderr'; line: string }
+  | { t: 'closed'; error: WireError; stats: ConnectionStats; stderr: string[] };
+
+/** Requests the main side makes of the worker itself, answered like upstream calls. */
+export const WORKER_STATS = '$switchboard/stats';
+export const WORKER_STDERR = '$switchboard/stderr';

@@ -1,0 +1,98 @@
+/**
+ * The worker side of a thread host: one upstream connection, driven over this worker's MessagePort.
+ * Deadlines live on the main side; here a call ends when the upstream answers or the main side cancels.
+ */
+import { type MessagePort, workerData } from 'node:worker_threads';
+import { fromWire, SwitchboardError, toWire } from '../core/errors.js';
+import { UpstreamConnection } from './connection.js';
+import {
+  type FromWorker,
+  type ToWorker,
+  WORKER_STATS,
+  WORKER_STDERR,
+  type WorkerInit,
+} from './port-protocol.js';
+
+const { config, port } = workerData as WorkerInit & { port: MessagePort };
+const post = (message: FromWorker) => port.postMessage(message);
+const inflight = new Map<number, AbortController>();
+let conn: UpstreamConnection | undefined;
+let closing = false;
+
+async function main(): Promise<void> {
+  try {
+    conn = await UpstreamConnection.open(config, {
+      events: {
+        notification: (message) => post({ t: 'note', message }),
+        warning: (err) => post({ t: 'warn', error: toWire(err) }),
+        stderr: (line) => post({ t: 'stderr', line }),
+        close: (reason) => {
+          if (closing) return;
+          post({ t: 'closed', error: toWire(reason), stats: conn!.stats, stderr: conn!.stderrTail });
+          port.close();
+        },
+      },
+    });
+  } catch (err) {
+    post({ t: 'failed', error: toWire(err) });
+    port.close();
+    return;
+  }
+  post({ t: 'ready', description: conn.description });
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.t) {
+    case 'req':
+      return onRequest(msg);
+    case 'cancel': {
+      const ac = inflight.get(msg.id);
+      if (ac) {
+        inflight.delete(msg.id); // the main side has settled this call: no answer goes back for it
+        ac.abort(fromWire(msg.reason));
+      }
+      return;
+    }
+    case 'notify':
+      conn?.notify(msg.method, msg.params).catch(() => {});
+      return;
+    case 'close':
+      closing = true;
+      void (conn?.close() ?? Promise.resolve()).finally(() => port.close());
+      return;
+  }
+});
+
+function onRequest(msg: Extract<ToWorker, { t: 'req' }>): void {
+  const { id } = msg;
+  if (msg.method === WORKER_STATS || msg.method === WORKER_STDERR) {
+    const result = msg.method === WORKER_STATS ? conn?.stats : (conn?.stderrTail ?? []);
+    post({ t: 'res', id, result });
+    return;
+  }
+  if (!conn) {
+    post({
+      t: 'err',
+      id,
+      error: toWire(new SwitchboardError('E_UPSTREAM_UNAVAILABLE', `'${config.name}' is not started`)),
+    });
+    return;
+  }
+  const ac = new AbortController();
+  inflight.set(id, ac);
+  conn
+    .request(msg.method, msg.params, {
+      signal: ac.signal,
+      onProgress: msg.progress ? (params) => post({ t: 'progress', id, params }) : undefined,
+    })
+    .then(
+      (result) => {
+        if (inflight.delete(id)) post({ t: 'res', id, result });
+      },
+      (err: unknown) => {
+        if (inflight.delete(id)) post({ t: 'err', id, error: toWire(err) });
+      },
+    );
+}
+
+void main();
