@@ -495,7 +495,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
 
   #onToolsChanged(server: string): void {
     const route = this.#routes.get(server);
-    if (!route || route.state !== 'ready') return;
+    if (route?.state !== 'ready') return;
     this.#loadTools(route, { timeoutMs: route.config.timeoutMs }, true).catch((error: Error) =>
       this.emit('warning', { server, error }),
     );

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { isSwitchboardError, RpcError, VERSION } from '../index.js';
+import { type CommandContext, UsageError } from './context.js';
+
+const COMMANDS: Record<string, () => Promise<{ run(ctx: CommandContext): Promise<number>; help: string }>> = {
+  tools: () => import('./commands/tools.js'),
+  call: () => import('./commands/call.js'),
+  status: () => import('./commands/status.js'),
+};
+
+const HELP = `switchboard ${VERSION}: many MCP servers, every message to exactly its recipient
+
+Usage:
+  switchboard tools                                 list every server's tools
+  switchboard call <server>/<tool> [key=value ...]  call one tool
+  switchboard status                                state of every server
+
+Options:
+  --config <file>   config file (default: $SWITCHBOARD_CONFIG, ./switchboard.json, ./.mcp.json,
+                    then the bundled example config)
+  --args <json>     tool arguments as a JSON object (call)
+  --json            machine-readable output
+  --timeout <ms>    deadline per call
+  --verbose         show which config is used, server stderr and warnings
+  -h, --help        help (also: switchboard <command> --help)
+  -v, --version     version
+
+Exit codes: 0 success, 1 the call failed or a server is unavailable, 2 usage or config error.`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\nRun 'switchboard --help' for usage.\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const [name, ...args] = positionals;
+  if (!name) {
+    process.stdout.write(`${HELP}\n`);
+    return values.help ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`error: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  const command = await load();
+  if (values.help) {
+    process.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutMs = Number(values.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      process.stderr.write(
+        `error: --timeout must be a whole number of milliseconds, got '${values.timeout}'\n`,
+      );
+      return 2;
+    }
+  }
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => controller.abort(new Error(`interrupted by ${sig}`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const ctx: CommandContext = {
+    args,
+    flags: {
+      config: values.config,
+      json: values.json ?? false,
+      timeoutMs,
+      verbose: values.verbose ?? false,
+      argsJson: values.args,
+    },
+    signal: controller.signal,
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  };
+  try {
+    return await command.run(ctx);
+  } catch (err) {
+    return report(err, controller.signal.aborted);
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      args: { type: 'string' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}
+
+function report(err: unknown, interrupted: boolean): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\nRun 'switchboard --help' for usage.\n`);
+    return 2;
+  }
+  if (isSwitchboardError(err)) {
+    process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    if (err.code === 'E_CONFIG') return 2;
+    return interrupted ? 130 : 1;
+  }
+  if (err instanceof RpcError) {
+    process.stderr.write(`error [JSON-RPC ${err.code}]: ${err.message}\n`);
+    if (err.data !== undefined) process.stderr.write(`data: ${JSON.stringify(err.data)}\n`);
+    return 1;
+  }
+  process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}
+
+// The only place that exits: once stdout and stderr have drained, so no output is cut off, and even if
+// a library left a handle open.
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exit, (err: unknown) => {
+  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  exit(1);
+});

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type StartOptions, Switchboard } from '../index.js';
+
+/** Everything a command gets: its own arguments, the common flags, and where to write. */
+export interface CommandContext {
+  args: string[];
+  flags: CommonFlags;
+  signal: AbortSignal;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export interface CommonFlags {
+  config?: string | undefined;
+  json: boolean;
+  timeoutMs?: number | undefined;
+  verbose: boolean;
+  /** call: --args, a JSON object. */
+  argsJson?: string | undefined;
+}
+
+/** A usage mistake: exit code 2, with the message and a pointer to --help. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const BUNDLED_CONFIG = fileURLToPath(new URL('../../../config/default.json', import.meta.url));
+
+/**
+ * Which config file a command uses: --config, then $SWITCHBOARD_CONFIG, then ./switchboard.json,
+ * then ./.mcp.json in the current folder, then the bundled default (its own small servers).
+ */
+export function findConfig(flag: string | undefined, cwd = process.cwd()): string {
+  if (flag) return resolve(cwd, flag);
+  const env = process.env.SWITCHBOARD_CONFIG;
+  if (env) return resolve(cwd, env);
+  for (const name of ['switchboard.json', '.mcp.json']) {
+    const candidate = resolve(cwd, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return BUNDLED_CONFIG;
+}
+
+/** Starts the switchboard on the chosen config, with warnings and (with --verbose) server stderr on stderr. */
+export async function startSwitchboard(
+  ctx: CommandContext,
+  opts: Pick<StartOptions, 'only'> = {},
+): Promise<Switchboard> {
+  const file = findConfig(ctx.flags.config);
+  const sb = await Switchboard.start(file, { signal: ctx.signal, ...opts });
+  for (const warning of sb.config.warnings) ctx.err(`warning: ${warning}`);
+  if (ctx.flags.verbose) {
+    ctx.err(`config: ${file}`);
+    sb.on('stderr', ({ server, line }) => ctx.err(`[${server}] ${line}`));
+    sb.on('warning', ({ server, error }) => ctx.err(`[${server}] warning: ${error.message}`));
+  }
+  return sb;
+}
