@@ -8,8 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { contenders } from './lib/contenders.mjs';
 import { killAllPeers, SkipError } from './lib/procs.mjs';
 import { renderSvg, renderTable } from './lib/report.mjs';
@@ -43,7 +46,7 @@ const PROFILES = {
     rounds: 3,
     warmupCalls: 300,
     calls: 2000, // latency samples per round (c=1)
-    latencyCapMs: 4000, // ...or fewer, if this runs out first
+    latencyCapMs: 3000, // ...or fewer, if this runs out first
     concurrency: 64,
     throughputWarmupMs: 300,
     throughputMs: 1500, // measured window at c=64
@@ -98,6 +101,31 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
+
+// Process warnings are shown once per kind and contender, and counted in the
+// report (the SDK 2.x HTTP transports trip MaxListenersExceededWarning at c=64:
+// one long-lived AbortSignal gets a listener per fetch on Node 20).
+let current = '(harness)';
+const warnings = new Map();
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  const key = `${current}: ${w.name}: ${w.message.replace(/\d+/g, 'N')}`;
+  const seen = warnings.get(key);
+  if (seen) seen.count++;
+  else {
+    warnings.set(key, { contender: current, name: w.name, message: w.message, count: 1 });
+    log(`  (${current}) ${w.name}: ${w.message} [shown once]`);
+  }
+});
+
+// A full GC and a short pause between contenders, so one's garbage and
+// teardown do not land in the next one's samples.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+async function settle() {
+  gc();
+  await sleep(args.smoke ? 10 : 150);
+}
 
 // ------------------------------------------------------------ timing ----
 
@@ -245,7 +273,10 @@ for (let round = 1; round <= cfg.rounds; round++) {
   const order = shuffle(selected.filter((c) => perRound.get(c.name)[0]?.status !== 'skipped'));
   orders.push(order.map((c) => c.name));
   for (const c of order) {
+    await settle();
+    current = c.name;
     const res = await runOnce(c);
+    current = '(harness)';
     perRound.get(c.name).push({ round, ...res });
     const what =
       res.status === 'ok'
@@ -326,6 +357,7 @@ const report = {
   config: { ...cfg, smoke: args.smoke, only: args.only ?? null },
   durationSeconds: (Date.now() - started) / 1000,
   orders,
+  warnings: [...warnings.values()],
   notes: {
     latency: 'p50/p99 of sequential calls at concurrency 1 (per round), median over rounds',
     throughput: `completed calls per second with ${cfg.concurrency} callers in flight for ${cfg.throughputMs} ms, median over rounds`,

@@ -203,23 +203,27 @@ async function loadSwitchboard() {
   return mod.Switchboard;
 }
 
-/** ADAPT HERE: build a Switchboard with one upstream `echo` = raw-echo.mjs over stdio. */
-async function openSwitchboard(Switchboard, mode) {
-  const config = { mode, servers: { echo: { command: NODE, args: [RAW_ECHO] } } };
-  const sb =
-    typeof Switchboard.create === 'function' ? await Switchboard.create(config) : new Switchboard(config);
-  if (typeof sb.start === 'function') await sb.start();
-  return sb;
+/**
+ * ADAPT HERE if the library's API moves: a Switchboard with one upstream `echo`
+ * = raw-echo.mjs over stdio, hosted inline or in a worker thread. maxInFlight
+ * is raised to the bench's concurrency so the mailbox does not throttle the
+ * c=64 run below what the other contenders get (the library default is 16).
+ */
+async function openSwitchboard(Switchboard, isolation) {
+  return Switchboard.start(
+    { mcpServers: { echo: { command: NODE, args: [RAW_ECHO], isolation, maxInFlight: 64 } } },
+    { requireAll: true },
+  );
 }
 
-function switchboard(name, mode, transport) {
+function switchboard(name, isolation, transport) {
   return {
     name,
     transport,
     client: 'switchboard',
     smoke: true,
     async setup() {
-      const sb = await openSwitchboard(await loadSwitchboard(), mode);
+      const sb = await openSwitchboard(await loadSwitchboard(), isolation);
       return {
         call: async (nonce) => textOf(await sb.callTool('echo', 'echo', { nonce })),
         close: async () => sb.close(),

@@ -199,8 +199,8 @@ export class StdioTransport implements Transport {
   #waitExit(ms: number): Promise<boolean> {
     if (this.#exit !== undefined) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
+      // Not unref'd: whoever awaits close() needs the loop alive until the tree is gone.
       const timer = setTimeout(() => resolve(false), ms);
-      timer.unref();
       this.#exited?.then(() => {
         clearTimeout(timer);
         resolve(true);
@@ -271,5 +271,5 @@ export class StdioTransport implements Transport {
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+  return new Promise((r) => setTimeout(r, ms));
 }
