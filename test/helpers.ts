@@ -12,7 +12,10 @@ export function fixture(name: string, extra: Record<string, unknown> = {}): Reco
   return { command: process.execPath, args: [FIXTURE, name], ...extra };
 }
 
-export function fixtures(names: string[], extra: Record<string, unknown> = {}): { mcpServers: Record<string, unknown> } {
+export function fixtures(
+  names: string[],
+  extra: Record<string, unknown> = {},
+): { mcpServers: Record<string, unknown> } {
   return { mcpServers: Object.fromEntries(names.map((n) => [n, fixture(n, extra)])) };
 }
 
@@ -26,7 +29,11 @@ export function alive(pid: number): boolean {
   }
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 10): Promise<boolean> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  stepMs = 10,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return true;

@@ -47,12 +47,12 @@ export async function startFloorClient({ command = process.execPath, args, env, 
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
     });
   }
 
   function notify(method, params) {
-    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method, params }) + '\n');
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
   }
 
   let timer;

@@ -1,7 +1,10 @@
 // Rendering of the summary rows: a plain-text table and a small SVG bar chart.
 
 const fmtInt = (v) => (v === null || v === undefined ? '-' : Math.round(v).toLocaleString('en-US'));
-const fmtRatio = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
+const fmtRatio = (v) =>
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '-'
+    : `${v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}x`;
 
 export const COLUMNS = [
   ['contender', (r) => r.name],

@@ -52,7 +52,7 @@ function onLine(line) {
     msg = JSON.parse(line);
   } catch {
     process.stdout.write(
-      JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }) + '\n',
+      `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })}\n`,
     );
     return;
   }
@@ -66,7 +66,7 @@ function onLine(line) {
   )
     return;
   const out = handle(msg);
-  process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...out }) + '\n');
+  process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...out })}\n`);
 }
 
 let carry = '';

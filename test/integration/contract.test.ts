@@ -14,7 +14,9 @@ interface Echo {
 }
 
 function cancellations(sb: Switchboard, server: string) {
-  return sb.callTool(server, 'cancellations', {}).then((r) => structured<{ cancelled: { requestId: number; reason: string }[] }>(r).cancelled);
+  return sb
+    .callTool(server, 'cancellations', {})
+    .then((r) => structured<{ cancelled: { requestId: number; reason: string }[] }>(r).cancelled);
 }
 
 for (const isolation of ['inline', 'thread'] as Isolation[]) {
@@ -80,13 +82,20 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.ok(tool instanceof SwitchboardError);
       assert.equal(tool.code, 'E_UNKNOWN_TOOL');
       assert.match(tool.message, /echo, progress/);
-      const args = await sb.callTool('alpha', 'echo', [] as unknown as Record<string, unknown>).catch((e: unknown) => e);
+      const args = await sb
+        .callTool('alpha', 'echo', [] as unknown as Record<string, unknown>)
+        .catch((e: unknown) => e);
       assert.ok(args instanceof SwitchboardError);
       assert.equal(args.code, 'E_INVALID_ARGUMENT');
     });
 
     test('fields and _meta the switchboard does not model pass through untouched', async () => {
-      const params = { name: 'meta', arguments: { deep: { list: [1, 'two', null] } }, _meta: { 'example.com/trace': 'abc' }, futureField: { x: 1 } };
+      const params = {
+        name: 'meta',
+        arguments: { deep: { list: [1, 'two', null] } },
+        _meta: { 'example.com/trace': 'abc' },
+        futureField: { x: 1 },
+      };
       const r = (await sb.request('alpha', 'tools/call', params)) as { received: unknown; server: string };
       assert.deepEqual(r.received, params);
       assert.equal(r.server, 'alpha');
@@ -94,17 +103,26 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
 
     test('resources, prompts and completions are routed to their server', async () => {
       const resources = await sb.listResources();
-      assert.deepEqual(resources.map((r) => [r.server, r.resource.uri]), [
-        ['alpha', 'fixture://alpha/calls'],
-        ['beta', 'fixture://beta/calls'],
-      ]);
+      assert.deepEqual(
+        resources.map((r) => [r.server, r.resource.uri]),
+        [
+          ['alpha', 'fixture://alpha/calls'],
+          ['beta', 'fixture://beta/calls'],
+        ],
+      );
       const read = await sb.readResource('beta', 'fixture://beta/calls');
       assert.match(JSON.stringify(read), /"text":"beta:\d+"/);
       const prompts = await sb.listPrompts();
-      assert.deepEqual(prompts.map((p) => p.qualifiedName), ['alpha__greet', 'beta__greet']);
+      assert.deepEqual(
+        prompts.map((p) => p.qualifiedName),
+        ['alpha__greet', 'beta__greet'],
+      );
       const prompt = await sb.getPrompt('alpha', 'greet', { who: 'ada' });
       assert.match(JSON.stringify(prompt), /hello ada from alpha/);
-      const completion = await sb.complete('beta', { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'who', value: 'x' } });
+      const completion = await sb.complete('beta', {
+        ref: { type: 'ref/prompt', name: 'greet' },
+        argument: { name: 'who', value: 'x' },
+      });
       assert.deepEqual((completion.completion as { values: string[] }).values, ['x-beta']);
     });
 
@@ -114,13 +132,21 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
         const steps = 25;
         const [p, q] = await Promise.all(
           (['p', 'q'] as const).map((k) =>
-            sb.callTool('alpha', 'progress', { nonce: `${k}${round}`, steps }, { onProgress: (x) => seen[k]!.push(String(x.message)) }),
+            sb.callTool(
+              'alpha',
+              'progress',
+              { nonce: `${k}${round}`, steps },
+              { onProgress: (x) => seen[k]!.push(String(x.message)) },
+            ),
           ),
         );
         assert.equal(structured<Echo>(p!).nonce, `p${round}`);
         assert.equal(structured<Echo>(q!).nonce, `q${round}`);
         for (const k of ['p', 'q']) {
-          assert.deepEqual(seen[k], Array.from({ length: steps }, (_, i) => `${k}${round}:${i + 1}`));
+          assert.deepEqual(
+            seen[k],
+            Array.from({ length: steps }, (_, i) => `${k}${round}:${i + 1}`),
+          );
         }
       }
       const stats = (await sb.status()).find((s) => s.name === 'alpha')?.stats;
@@ -153,18 +179,30 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
 
     test('a late answer after a timeout is dropped and counted, and reaches no other caller', async () => {
       const before = (await sb.status()).find((s) => s.name === 'beta')!.stats!.late;
-      const late = sb.callTool('beta', 'late', { ms: 150, nonce: 'late-one' }, { timeoutMs: 30 }).catch((e: unknown) => e);
+      const late = sb
+        .callTool('beta', 'late', { ms: 150, nonce: 'late-one' }, { timeoutMs: 30 })
+        .catch((e: unknown) => e);
       // Callers that are waiting while the late answer arrives: each must get exactly its own.
-      const others = Array.from({ length: 10 }, (_, i) => sb.callTool('beta', 'echo', { nonce: `o${i}`, delayMs: 120 + i * 5 }));
+      const others = Array.from({ length: 10 }, (_, i) =>
+        sb.callTool('beta', 'echo', { nonce: `o${i}`, delayMs: 120 + i * 5 }),
+      );
       assert.equal(((await late) as SwitchboardError).code, 'E_TIMEOUT');
       const answers = (await Promise.all(others)).map((r) => structured<Echo>(r).nonce);
-      assert.deepEqual(answers, Array.from({ length: 10 }, (_, i) => `o${i}`));
-      assert.ok(await waitFor(async () => (await sb.status()).find((s) => s.name === 'beta')!.stats!.late === before + 1));
+      assert.deepEqual(
+        answers,
+        Array.from({ length: 10 }, (_, i) => `o${i}`),
+      );
+      assert.ok(
+        await waitFor(
+          async () => (await sb.status()).find((s) => s.name === 'beta')!.stats!.late === before + 1,
+        ),
+      );
     });
 
     test('a server that writes garbage to stdout is reported by name and keeps working', async () => {
       const warnings: string[] = [];
-      const onWarning = ({ server, error }: { server: string; error: Error }) => warnings.push(`${server}: ${error.message}`);
+      const onWarning = ({ server, error }: { server: string; error: Error }) =>
+        warnings.push(`${server}: ${error.message}`);
       sb.on('warning', onWarning);
       const r = await sb.callTool('alpha', 'garbage', { nonce: 'g' });
       sb.off('warning', onWarning);
@@ -176,7 +214,9 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
 
   describe(`mailbox limits and failures (${isolation})`, () => {
     test('beyond maxQueue a call fails at once with E_QUEUE_FULL; an aborted queued call never reaches the server', async () => {
-      await using sb = await Switchboard.start({ mcpServers: { solo: fixture('solo', { isolation, maxInFlight: 1, maxQueue: 1 }) } });
+      await using sb = await Switchboard.start({
+        mcpServers: { solo: fixture('solo', { isolation, maxInFlight: 1, maxQueue: 1 }) },
+      });
       const running = sb.callTool('solo', 'echo', { nonce: 'first', delayMs: 200 });
       const ac = new AbortController();
       const queued = sb.callTool('solo', 'echo', { nonce: 'queued' }, { signal: ac.signal });
@@ -196,9 +236,13 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
     });
 
     test('a queued call with a deadline times out in the queue', async () => {
-      await using sb = await Switchboard.start({ mcpServers: { solo: fixture('solo', { isolation, maxInFlight: 1 }) } });
+      await using sb = await Switchboard.start({
+        mcpServers: { solo: fixture('solo', { isolation, maxInFlight: 1 }) },
+      });
       const running = sb.callTool('solo', 'echo', { nonce: 'first', delayMs: 300 });
-      const err = await sb.callTool('solo', 'echo', { nonce: 'waits' }, { timeoutMs: 50 }).catch((e: unknown) => e);
+      const err = await sb
+        .callTool('solo', 'echo', { nonce: 'waits' }, { timeoutMs: 50 })
+        .catch((e: unknown) => e);
       assert.equal((err as SwitchboardError).code, 'E_TIMEOUT');
       assert.equal((err as SwitchboardError).data.stage, 'queued');
       await running;
@@ -212,7 +256,10 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       for (const e of [err, err2]) {
         assert.ok(e instanceof SwitchboardError);
         assert.equal(e.code, 'E_UPSTREAM_CLOSED');
-        assert.match(e.message, /server 'doomed' exited with code 3; last stderr: echo-server doomed: exiting on request/);
+        assert.match(
+          e.message,
+          /server 'doomed' exited with code 3; last stderr: echo-server doomed: exiting on request/,
+        );
       }
       assert.equal(sb.servers().find((s) => s.name === 'doomed')?.state, 'failed');
       const next = await sb.callTool('doomed', 'echo', {}).catch((e: unknown) => e);
@@ -226,16 +273,26 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
         mcpServers: {
           ok: fixture('ok', { isolation }),
           missing: { command: 'definitely-not-a-command-xyz', isolation },
-          crashes: { command: process.execPath, args: ['-e', "console.error('boom: no config'); process.exit(2)"], isolation },
+          crashes: {
+            command: process.execPath,
+            args: ['-e', "console.error('boom: no config'); process.exit(2)"],
+            isolation,
+          },
         },
       });
       const byName = Object.fromEntries(sb.servers().map((s) => [s.name, s]));
       assert.equal(byName.ok?.state, 'ready');
       assert.equal(byName.missing?.state, 'failed');
       assert.equal(byName.missing?.error?.code, 'E_START_FAILED');
-      assert.match(byName.missing?.error?.message ?? '', /command 'definitely-not-a-command-xyz' was not found/);
+      assert.match(
+        byName.missing?.error?.message ?? '',
+        /command 'definitely-not-a-command-xyz' was not found/,
+      );
       assert.equal(byName.crashes?.state, 'failed');
-      assert.match(byName.crashes?.error?.message ?? '', /exited with code 2 during start-up[\s\S]*boom: no config/);
+      assert.match(
+        byName.crashes?.error?.message ?? '',
+        /exited with code 2 during start-up[\s\S]*boom: no config/,
+      );
     });
 
     test('close ends the whole process tree and fails later calls with E_CLOSED', async () => {

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NameRegistry, qualify, stableHash } from '../../src/core/names.js';
+
+test('qualified names are server + separator + tool, and reverse through the registry', () => {
+  const reg = new NameRegistry();
+  assert.equal(reg.add('github', 'create_issue'), 'github__create_issue');
+  assert.deepEqual(reg.resolve('github__create_issue'), { server: 'github', name: 'create_issue' });
+  const dot = new NameRegistry('.');
+  assert.equal(dot.add('fs', 'read'), 'fs.read');
+});
+
+test('long names are capped at 64 with a stable hash of the whole name', () => {
+  const long = 'x'.repeat(80);
+  const a = qualify('server', long);
+  const b = qualify('server', `${long}y`);
+  assert.equal(a.length, 64);
+  assert.equal(b.length, 64);
+  assert.notEqual(a, b);
+  assert.equal(a, qualify('server', long)); // stable
+  assert.ok(a.endsWith(`_${stableHash(`server__${long}`)}`));
+  const reg = new NameRegistry();
+  assert.deepEqual(reg.resolve(reg.add('server', long)!), { server: 'server', name: long });
+});
+
+test('a collision is reported and the first holder keeps the name', () => {
+  const reg = new NameRegistry();
+  assert.equal(reg.add('a', 'tool'), 'a__tool');
+  assert.equal(reg.add('a', 'tool'), 'a__tool'); // the same pair again is not a collision
+  // The config forbids the separator in server names; the registry still guards against it.
+  assert.equal(reg.add('a', 'b__c'), 'a__b__c');
+  assert.equal(reg.add('a__b', 'c'), undefined);
+  assert.deepEqual(reg.collisions, [
+    { qualifiedName: 'a__b__c', kept: { server: 'a', name: 'b__c' }, dropped: { server: 'a__b', name: 'c' } },
+  ]);
+  assert.deepEqual(reg.resolve('a__b__c'), { server: 'a', name: 'b__c' });
+  reg.removeServer('a');
+  assert.equal(reg.resolve('a__b__c'), undefined);
+  assert.deepEqual(reg.collisions, []);
+});
