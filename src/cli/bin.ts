@@ -114,7 +114,7 @@ function report(err: unknown, interrupted: boolean): number {
   }
   if (isSwitchboardError(err)) {
     process.stderr.write(`error [${err.code}]: ${err.message}\n`);
-    if (err.code === 'E_CONFIG') return 2;
+    if (err.code === 'E_CONFIG' || err.code === 'E_UNKNOWN_SERVER') return 2;
     return interrupted ? 130 : 1;
   }
   if (err instanceof RpcError) {
