@@ -197,9 +197,12 @@ const pct = (sorted, p) =>
 async function runOnce(c) {
   const t0 = now();
   let handle;
+  const setup = Promise.resolve().then(() => c.setup());
   try {
-    handle = await withTimeout(c.setup(), cfg.setupTimeoutMs, 'setup');
+    handle = await withTimeout(setup, cfg.setupTimeoutMs, 'setup');
   } catch (err) {
+    // A setup that finishes after its timeout is closed when it does.
+    setup.then((late) => late?.close(), () => {}).catch(() => {});
     return err instanceof SkipError
       ? { status: 'skipped', reason: err.message }
       : { status: 'error', reason: err.message };

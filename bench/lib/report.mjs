@@ -60,14 +60,15 @@ export function renderSvg(rows, { title, subtitle }) {
   const gap = 40;
   const rowH = 22;
   const top = 74;
-  const width = labelW + 2 * panelW + gap + 90;
-  const height = top + rows.length * rowH + 30;
+  const width = labelW + 2 * panelW + gap + 170;
+  const height = top + rows.length * rowH + 46;
   const panels = [
-    { key: 'p50Us', title: 'p50 latency, concurrency 1 (µs, lower is better)', x: labelW },
+    { key: 'p50Us', ratio: 'p50ToFloor', title: 'p50 latency, concurrency 1 (µs, lower is better)', x: labelW },
     {
       key: 'callsPerSec',
+      ratio: 'throughputToFloor',
       title: 'throughput, concurrency 64 (calls/s, higher is better)',
-      x: labelW + panelW + gap + 45,
+      x: labelW + panelW + gap + 80,
     },
   ];
   const out = [
@@ -92,14 +93,16 @@ export function renderSvg(rows, { title, subtitle }) {
       out.push(
         `<rect x="${p.x}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${colorOf(r)}"/>`,
       );
-      out.push(`<text x="${(p.x + w + 4).toFixed(1)}" y="${y + 15}">${fmtInt(r[p.key])}</text>`);
+      const ratio = r.name === 'floor' ? '' : ` (${fmtRatio(r.ratios[p.ratio])})`;
+      out.push(`<text x="${(p.x + w + 4).toFixed(1)}" y="${y + 15}">${fmtInt(r[p.key])}${esc(ratio)}</text>`);
     });
   }
   rows.forEach((r, i) => {
     out.push(`<text x="${labelW - 8}" y="${top + i * rowH + 15}" text-anchor="end">${esc(r.name)}</text>`);
   });
   out.push(
-    `<text x="10" y="${height - 8}" fill="#555">grey: floor (raw NDJSON client + raw server) · blue: MCP SDK clients · green: switchboard · orange: peer gateways; "+undici" rows are driven by a raw undici Pool, other peer rows by the SDK 2.x client</text>`,
+    `<text x="10" y="${height - 24}" fill="#555">grey: floor (raw NDJSON client + raw server) · blue: MCP SDK clients · green: switchboard · orange: peer gateways; (×) = ratio to floor</text>`,
+    `<text x="10" y="${height - 8}" fill="#555">"+undici" rows are driven by a raw keep-alive undici Pool, the other peer rows by the SDK 2.x client</text>`,
   );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
