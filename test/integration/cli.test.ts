@@ -18,8 +18,13 @@ function run(args: string[], opts: { cwd?: string; env?: Record<string, string> 
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: opts.cwd ?? tmpdir(), env: { ...process.env, SWITCHBOARD_CONFIG: '', ...opts.env }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      {
+        cwd: opts.cwd ?? tmpdir(),
+        env: { ...process.env, SWITCHBOARD_CONFIG: '', ...opts.env },
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -43,10 +48,13 @@ test('tools, call and status work on the bundled config with no set-up', async (
   assert.equal(status.code, 0, status.stderr);
   const report = JSON.parse(status.stdout) as { config: string; servers: { name: string; state: string }[] };
   assert.equal(report.config, join(ROOT, 'config/default.json'));
-  assert.deepEqual(report.servers.map((s) => [s.name, s.state]), [
-    ['clock', 'ready'],
-    ['notes', 'ready'],
-  ]);
+  assert.deepEqual(
+    report.servers.map((s) => [s.name, s.state]),
+    [
+      ['clock', 'ready'],
+      ['notes', 'ready'],
+    ],
+  );
 });
 
 test('call takes --args JSON and key=value pairs, typed by the tool schema, and prints progress to stderr', async () => {
@@ -56,22 +64,37 @@ test('call takes --args JSON and key=value pairs, typed by the tool schema, and 
   assert.equal(added.code, 0, added.stderr);
   assert.equal(added.stdout.trim(), 'added note 1');
   const listed = await run(['call', 'notes/list', '--json'], { env });
-  const result = JSON.parse(listed.stdout) as { structuredContent: { notes: { text: string; tag: unknown }[] } };
+  const result = JSON.parse(listed.stdout) as {
+    structuredContent: { notes: { text: string; tag: unknown }[] };
+  };
   // tag is a string in the schema, so "42" stays a string
-  assert.deepEqual(result.structuredContent.notes.map((n) => [n.text, n.tag]), [['from json', '42']]);
+  assert.deepEqual(
+    result.structuredContent.notes.map((n) => [n.text, n.tag]),
+    [['from json', '42']],
+  );
   const countdown = await run(['call', 'clock/countdown', 'from=3', 'intervalMs=1']);
   assert.equal(countdown.code, 0, countdown.stderr);
   assert.equal(countdown.stdout.trim(), 'liftoff');
-  assert.deepEqual(countdown.stderr.trim().split('\n'), ['progress: 1/3 2 left', 'progress: 2/3 1 left', 'progress: 3/3 0 left']);
+  assert.deepEqual(countdown.stderr.trim().split('\n'), [
+    'progress: 1/3 2 left',
+    'progress: 2/3 1 left',
+    'progress: 3/3 0 left',
+  ]);
 });
 
 test('an unknown tool exits 1 and names the tools there are; an unknown server exits 2', async () => {
   const tool = await run(['call', 'clock/tick']);
   assert.equal(tool.code, 1);
-  assert.match(tool.stderr, /error \[E_UNKNOWN_TOOL\]: server 'clock' has no tool 'tick'; it has now, countdown/);
+  assert.match(
+    tool.stderr,
+    /error \[E_UNKNOWN_TOOL\]: server 'clock' has no tool 'tick'; it has now, countdown/,
+  );
   const server = await run(['call', 'calendar/now']);
   assert.equal(server.code, 2);
-  assert.match(server.stderr, /error \[E_UNKNOWN_SERVER\]: no server is named 'calendar'; configured: clock, notes/);
+  assert.match(
+    server.stderr,
+    /error \[E_UNKNOWN_SERVER\]: no server is named 'calendar'; configured: clock, notes/,
+  );
 });
 
 test('a tool that reports isError exits 1 with its message; a JSON-RPC error exits 1 with code and data', async () => {
@@ -91,7 +114,10 @@ test('bad config and bad usage exit 2 with what to do', async () => {
   const bad = configFile({ mcpServers: { fx: { command: 'node', args: [1] } } });
   const config = await run(['--config', bad, 'tools']);
   assert.equal(config.code, 2);
-  assert.match(config.stderr, /error \[E_CONFIG\]: invalid config .*switchboard\.json at mcpServers\.fx\.args\[0\]: /);
+  assert.match(
+    config.stderr,
+    /error \[E_CONFIG\]: invalid config .*switchboard\.json at mcpServers\.fx\.args\[0\]: /,
+  );
   const broken = await run(['--config', configFile('{ "mcpServers": '), 'tools']);
   assert.equal(broken.code, 2);
   assert.match(broken.stderr, /not valid JSON/);
