@@ -1,0 +1,117 @@
+/** Upstreams over real HTTP on 127.0.0.1: Streamable HTTP in both eras, and the legacy SSE transport. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Switchboard, type SwitchboardError } from '../../src/index.js';
+import { type HttpFixture, startHttpFixture } from '../fixtures/http-server.js';
+import { type Isolation, ROOT, structured, waitFor } from '../helpers.js';
+
+for (const isolation of ['inline', 'thread'] as Isolation[]) {
+  describe(`Streamable HTTP upstream (${isolation})`, () => {
+    let fx: HttpFixture;
+    before(async () => {
+      fx = await startHttpFixture('web');
+    });
+    after(() => fx.close());
+
+    test('2026-07-28: negotiated by probe; calls, progress, and a timeout that closes the request stream', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { web: { url: fx.url, isolation } } });
+      const [status] = sb.servers();
+      assert.equal(status?.state, 'ready', status?.error?.message);
+      assert.equal(status?.protocolVersion, '2026-07-28');
+      const nonces = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => sb.callTool('web', 'echo', { nonce: `h${i}` })),
+      );
+      assert.deepEqual(
+        nonces.map((r) => structured<{ nonce: string }>(r).nonce),
+        Array.from({ length: 20 }, (_, i) => `h${i}`),
+      );
+      const seen: string[] = [];
+      await sb.callTool(
+        'web',
+        'progress',
+        { nonce: 'pp', steps: 4 },
+        { onProgress: (p) => seen.push(String(p.message)) },
+      );
+      assert.deepEqual(seen, ['pp:1', 'pp:2', 'pp:3', 'pp:4']);
+      const err = await sb
+        .callTool('web', 'slow', { nonce: 'cut', ms: 10_000 }, { timeoutMs: 100 })
+        .catch((e: unknown) => e);
+      assert.equal((err as SwitchboardError).code, 'E_TIMEOUT');
+      // Closing the request's SSE stream is the cancellation on this revision: the server's handler saw it.
+      assert.ok(await waitFor(() => fx.aborted.includes('cut')), `server saw no cancellation: ${fx.aborted}`);
+    });
+
+    test('2025-era: the legacy handshake against the same server', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { web: { url: fx.url, isolation, protocol: 'legacy' } },
+      });
+      const [status] = sb.servers();
+      assert.equal(status?.state, 'ready', status?.error?.message);
+      assert.equal(status?.protocolVersion, '2025-11-25');
+      const r = await sb.callTool('web', 'echo', { nonce: 'legacy-1' });
+      assert.equal(structured<{ nonce: string }>(r).nonce, 'legacy-1');
+    });
+
+    test('a URL that refuses connections fails start with the URL in the error', async () => {
+      const port = await freePort();
+      await using sb = await Switchboard.start({
+        mcpServers: { gone: { url: `http://127.0.0.1:${port}/mcp`, isolation, startTimeoutMs: 5000 } },
+      });
+      const [status] = sb.servers();
+      assert.equal(status?.state, 'failed');
+      assert.equal(status?.error?.code, 'E_START_FAILED');
+      assert.match(status?.error?.message ?? '', /server 'gone' failed to start/);
+    });
+  });
+}
+
+describe('legacy SSE upstream (server-everything)', () => {
+  let child: ChildProcess;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    child = spawn(
+      process.execPath,
+      [`${ROOT}node_modules/@modelcontextprotocol/server-everything/dist/index.js`, 'sse'],
+      {
+        env: { ...process.env, PORT: String(port) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let log = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    assert.ok(
+      await waitFor(() => log.includes('running on port'), 15_000),
+      `server-everything did not start: ${log}`,
+    );
+  });
+  after(() => {
+    child.kill('SIGTERM');
+  });
+
+  test('connects over SSE, lists tools and calls echo', async () => {
+    await using sb = await Switchboard.start({
+      mcpServers: { everything: { type: 'sse', url: `http://127.0.0.1:${port}/sse` } },
+    });
+    const [status] = sb.servers();
+    assert.equal(status?.state, 'ready', status?.error?.message);
+    assert.ok(status!.tools > 3);
+    const r = await sb.callTool('everything', 'echo', { message: 'over-sse' });
+    assert.match(JSON.stringify(r.content), /over-sse/);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
