@@ -202,7 +202,12 @@ async function runOnce(c) {
     handle = await withTimeout(setup, cfg.setupTimeoutMs, 'setup');
   } catch (err) {
     // A setup that finishes after its timeout is closed when it does.
-    setup.then((late) => late?.close(), () => {}).catch(() => {});
+    setup
+      .then(
+        (late) => late?.close(),
+        () => {},
+      )
+      .catch(() => {});
     return err instanceof SkipError
       ? { status: 'skipped', reason: err.message }
       : { status: 'error', reason: err.message };
@@ -265,6 +270,7 @@ const median = (xs) => {
 };
 
 const perRound = new Map(selected.map((c) => [c.name, []]));
+const loadAtStart = os.loadavg();
 const orders = [];
 const started = Date.now();
 log(
@@ -341,6 +347,9 @@ const machine = {
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   node: process.version,
   date: new Date().toISOString(),
+  // 1/5/15-minute load averages: well above the bench's own ~2 means something else was running.
+  loadAvgAtStart: loadAtStart.map((x) => +x.toFixed(2)),
+  loadAvgAtEnd: os.loadavg().map((x) => +x.toFixed(2)),
 };
 const versions = Object.fromEntries(
   [

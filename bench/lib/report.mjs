@@ -63,7 +63,12 @@ export function renderSvg(rows, { title, subtitle }) {
   const width = labelW + 2 * panelW + gap + 170;
   const height = top + rows.length * rowH + 46;
   const panels = [
-    { key: 'p50Us', ratio: 'p50ToFloor', title: 'p50 latency, concurrency 1 (µs, lower is better)', x: labelW },
+    {
+      key: 'p50Us',
+      ratio: 'p50ToFloor',
+      title: 'p50 latency, concurrency 1 (µs, lower is better)',
+      x: labelW,
+    },
     {
       key: 'callsPerSec',
       ratio: 'throughputToFloor',
