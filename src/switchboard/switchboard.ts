@@ -345,7 +345,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   ): Promise<unknown> {
     const route = this.#routes.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, [...this.#routes.keys()]), site));
-    if (route.state !== 'ready')
+    // Also refused during close()'s grace period: closing means no new calls.
+    if (route.state !== 'ready' || this.#closed)
       return Promise.reject(stampCallSite(this.#closed ?? unavailable(route), site));
     const timeoutMs = opts.timeoutMs ?? route.config.timeoutMs;
     let entered: boolean;

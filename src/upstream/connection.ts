@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -63,6 +64,11 @@ export class UpstreamConnection {
   #closed: SwitchboardError | undefined;
   #closing: Promise<void> | undefined;
   #badMessages = 0;
+  /**
+   * Our progress tokens: a per-connection random prefix plus the request id, so a token a caller put in
+   * `_meta` itself can never be mistaken for one of ours and deliver its progress to another call.
+   */
+  #tokenPrefix = `sb-${randomUUID().slice(0, 8)}-`;
 
   private constructor(
     server: string,
@@ -89,7 +95,10 @@ export class UpstreamConnection {
       send: (pending, params) => {
         let out = params;
         if (pending.onProgress)
-          out = { ...out, _meta: { ...(out?._meta as Params), progressToken: pending.id } };
+          out = {
+            ...out,
+            _meta: { ...(out?._meta as Params), progressToken: `${this.#tokenPrefix}${pending.id}` },
+          };
         if (this.#envelope) out = { ...out, _meta: { ...this.#envelope, ...(out?._meta as Params) } };
         const message = (
           out === undefined
@@ -243,10 +252,12 @@ export class UpstreamConnection {
     if (method === 'notifications/progress') {
       const params = m.params as ProgressParams | undefined;
       const token = params?.progressToken;
-      // Our progress token is the request id; handled now, before any response read after it.
-      if (typeof token === 'number') this.#correlator.progress(token, params!);
-      else this.#correlator.progress(Number.NaN, params ?? { progress: 0 });
-      return;
+      // Ours: handed to its call now, before any response read after it. Not ours (a token the caller
+      // set in _meta): it belongs to no call of ours, so it goes out as a plain notification.
+      if (typeof token === 'string' && token.startsWith(this.#tokenPrefix)) {
+        this.#correlator.progress(Number(token.slice(this.#tokenPrefix.length)), params!);
+        return;
+      }
     }
     this.#events.notification?.(m as unknown as RpcNotification);
   }
@@ -290,7 +301,8 @@ export class UpstreamConnection {
         },
       );
       this.#correlator.close(this.#closed);
-      this.#closing ??= Promise.resolve();
+      // The server went away by itself; close() still ends whatever it left running in its group.
+      this.#closing ??= this.#transport.close().catch(() => {});
     }
     this.#events.close?.(this.#closed);
   }

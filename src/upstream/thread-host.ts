@@ -32,6 +32,8 @@ export class ThreadHost implements UpstreamHost {
   #ready: Promise<ServerDescription> | undefined;
   #closing: Promise<void> | undefined;
   #final: { stats: ConnectionStats; stderr: string[] } | undefined;
+  /** Settles when the worker has exited, however that happened. */
+  #exited: Promise<void> = Promise.resolve();
 
   constructor(config: ServerConfig, events: HostEvents) {
     this.server = config.name;
@@ -69,6 +71,7 @@ export class ThreadHost implements UpstreamHost {
       });
       this.#worker = worker;
       this.#port = port1;
+      this.#exited = new Promise<void>((r) => worker.once('exit', () => r()));
       let started = false;
       const onAbort = () => {
         reject(
@@ -119,6 +122,7 @@ export class ThreadHost implements UpstreamHost {
         }
       });
       worker.on('error', (err) => {
+        signal?.removeEventListener('abort', onAbort);
         const reason = new SwitchboardError(
           'E_UPSTREAM_CLOSED',
           `the worker thread of '${this.server}' failed: ${err.message}`,
@@ -131,17 +135,31 @@ export class ThreadHost implements UpstreamHost {
         if (!started) reject(reason);
         else this.#events.close?.(reason);
       });
-      worker.on('exit', () => {
-        const reason = closedError(this.server);
-        this.#correlator.close(reason);
-        if (!started)
+      worker.on('exit', (code) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!started) {
+          this.#correlator.close(closedError(this.server));
           reject(
             new SwitchboardError(
               'E_START_FAILED',
               `the worker thread of '${this.server}' exited during start-up`,
-              { data: { server: this.server } },
+              {
+                data: { server: this.server },
+              },
             ),
           );
+        } else if (!this.#closing && !this.#final) {
+          // The worker went away on its own: that is the upstream closing, for everyone waiting on it.
+          const reason = new SwitchboardError(
+            'E_UPSTREAM_CLOSED',
+            `the worker thread of '${this.server}' exited (code ${code})`,
+            {
+              data: { server: this.server, exitCode: code },
+            },
+          );
+          this.#correlator.close(reason);
+          this.#events.close?.(reason);
+        }
       });
     });
   }
@@ -177,7 +195,6 @@ export class ThreadHost implements UpstreamHost {
       this.#correlator.close(closedError(this.server));
       const worker = this.#worker;
       if (!worker) return;
-      const exited = new Promise<void>((r) => worker.once('exit', () => r()));
       try {
         this.#port?.postMessage({ t: 'close' } satisfies ToWorker);
       } catch {
@@ -186,7 +203,7 @@ export class ThreadHost implements UpstreamHost {
       // The worker ends its upstream (stdio trees included), then runs out of work and exits.
       const timer = setTimeout(() => void worker.terminate(), this.#config.closeGraceMs * 3 + 1000);
       timer.unref();
-      await exited;
+      await this.#exited;
       clearTimeout(timer);
     })();
     return this.#closing;

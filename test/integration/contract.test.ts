@@ -153,6 +153,40 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(stats?.lateProgress, 0);
     });
 
+    test('a progress token a caller sets itself never reaches another call; it comes out as a notification', async () => {
+      const mine: string[] = [];
+      const foreign: unknown[] = [];
+      const onNote = ({
+        server,
+        message,
+      }: {
+        server: string;
+        message: { method: string; params?: Record<string, unknown> };
+      }) => {
+        if (server === 'alpha' && message.method === 'notifications/progress')
+          foreign.push(message.params?.progressToken);
+      };
+      sb.on('notification', onNote);
+      const a = sb.callTool(
+        'alpha',
+        'progress',
+        { nonce: 'A', steps: 3, delayMs: 50 },
+        { onProgress: (p) => mine.push(String(p.message)) },
+      );
+      // Raw requests whose own numeric tokens cover every id this connection has used so far (under 200).
+      const raw = Array.from({ length: 200 }, (_, i) =>
+        sb.request('alpha', 'tools/call', {
+          name: 'progress',
+          arguments: { nonce: `B${i}`, steps: 2 },
+          _meta: { progressToken: i + 1 },
+        }),
+      );
+      await Promise.all([a, ...raw]);
+      sb.off('notification', onNote);
+      assert.deepEqual(mine, ['A:1', 'A:2', 'A:3']);
+      assert.equal(foreign.length, 400);
+    });
+
     test('a timeout is E_TIMEOUT, reaches the upstream as a cancellation, and points at the caller', async () => {
       async function callerThatTimesOut() {
         return sb.callTool('beta', 'sleep', { ms: 10_000, nonce: 't' }, { timeoutMs: 50 });
@@ -266,6 +300,25 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal((next as SwitchboardError).code, 'E_UPSTREAM_UNAVAILABLE');
       // The neighbour is untouched.
       assert.equal(structured<Echo>(await sb.callTool('fine', 'echo', { nonce: 'still' })).nonce, 'still');
+    });
+
+    test('a server that exits on its own still has its process tree ended, and close resolves', async () => {
+      const sb = await Switchboard.start({
+        mcpServers: { tree: fixture('tree', { isolation, closeGraceMs: 200 }) },
+      });
+      const { pid } = structured<{ pid: number }>(await sb.callTool('tree', 'spawn_child', {}));
+      await sb.callTool('tree', 'exit', {}).catch(() => {});
+      assert.ok(await waitFor(() => sb.servers()[0]!.state === 'failed'));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const closed = await Promise.race([
+        sb.close().then(() => 'closed'),
+        new Promise((r) => {
+          timer = setTimeout(() => r('hung'), 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.equal(closed, 'closed');
+      assert.ok(await waitFor(() => !alive(pid), 5000), `grandchild ${pid} outlived its server`);
     });
 
     test('start failures name the server and the reason; the others start', async () => {
