@@ -203,12 +203,6 @@ export class Correlator {
     return true;
   }
 
-  /** Cancels one call as if its signal fired (used when the call's own caller goes away). */
-  cancel(id: number, reason: SwitchboardError): void {
-    const entry = this.#pending.get(id);
-    if (entry) this.#cancel(entry, reason);
-  }
-
   /** Fails every pending call with `err`, and every later one. Idempotent. */
   close(err: Error): void {
     if (!this.#closed) this.#closed = err;

@@ -42,10 +42,13 @@ export class RpcError extends Error {
   readonly data: unknown;
   /** The server that answered with this error. */
   readonly server: string;
+  /** The error message exactly as the server sent it. */
+  readonly rpcMessage: string;
 
   constructor(server: string, code: number, message: string, data?: unknown) {
     super(`${server}: ${message} (JSON-RPC error ${code})`);
     this.server = server;
+    this.rpcMessage = message;
     this.code = code;
     this.data = data;
   }
@@ -73,9 +76,13 @@ export function toWire(err: unknown): WireError {
     return wire;
   }
   if (err instanceof RpcError) {
-    // The message without the server prefix, so the far side rebuilds the same text.
-    const bare = err.message.slice(err.server.length + 2).replace(/ \(JSON-RPC error -?\d+\)$/, '');
-    return { family: 'rpc', code: err.code, message: bare, data: cloneable(err.data), server: err.server };
+    return {
+      family: 'rpc',
+      code: err.code,
+      message: err.rpcMessage,
+      data: cloneable(err.data),
+      server: err.server,
+    };
   }
   if (err instanceof Error) return { family: 'other', name: err.name, message: err.message };
   return { family: 'other', name: 'Error', message: String(err) };

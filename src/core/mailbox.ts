@@ -46,9 +46,6 @@ export class Mailbox {
   get waiting(): number {
     return this.#waiting;
   }
-  get limits(): Readonly<MailboxLimits> {
-    return this.#limits;
-  }
 
   /** Takes a slot now if one is free and nobody is waiting ahead. */
   tryEnter(): boolean {

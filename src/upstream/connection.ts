@@ -239,10 +239,10 @@ export class UpstreamConnection {
         return;
       }
       const error = m.error as { code: number; message: string; data?: unknown } | undefined;
-      const delivered = error
-        ? this.#correlator.reject(id, new RpcError(this.server, error.code, error.message, error.data))
-        : this.#correlator.resolve(id, m.result);
-      if (!delivered) return; // late or unknown: counted in stats, delivered to no one
+      // A late or unknown id is counted by the correlator and delivered to no one.
+      if (error)
+        this.#correlator.reject(id, new RpcError(this.server, error.code, error.message, error.data));
+      else this.#correlator.resolve(id, m.result);
       return;
     }
     if ('id' in m) {
