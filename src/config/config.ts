@@ -14,6 +14,38 @@ export type TransportSpec =
   | { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string | undefined }
   | { type: 'http' | 'sse'; url: string; headers: Record<string, string> };
 
+/** What the supervisor does when a server exits, fails to start, or stops answering `ping`. */
+export interface RestartPolicy {
+  /** Delay before the first restart after a failure; doubled for each further failure in a row (ms). */
+  initialDelayMs: number;
+  /** Cap on that delay (ms). */
+  maxDelayMs: number;
+  /** Each delay is moved at random by up to this fraction (0-1), so servers do not restart in step. */
+  jitter: number;
+  /** Failures in a row (failed starts, or runs shorter than `stableAfterMs`) before `crashloop`. */
+  crashLoopAfter: number;
+  /** In `crashloop`, how often one more start is tried (ms). */
+  crashLoopRetryMs: number;
+  /** A connection that stayed up this long clears the failure count (ms). */
+  stableAfterMs: number;
+}
+
+/** Periodic `ping`; a server that misses `failures` in a row is restarted. */
+export interface HealthPolicy {
+  intervalMs: number;
+  /** Deadline of one ping (ms). */
+  timeoutMs: number;
+  failures: number;
+}
+
+/**
+ * Whether a call that was already sent when its server died is sent again after the restart. `annotated`:
+ * only tools annotated `readOnlyHint` or `idempotentHint`, and the read-only methods (`resources/read`,
+ * `prompts/get`, the lists, `completion/complete`, `ping`). `always`: every call. `never`: none.
+ * At most one retry, within the call's own deadline.
+ */
+export type RetryPolicy = 'annotated' | 'always' | 'never';
+
 export interface ServerOptions {
   /** Per-call deadline when the caller gives none, queue wait included (ms; 0 = none). */
   timeoutMs: number;
@@ -30,6 +62,11 @@ export interface ServerOptions {
   maxMessageBytes: number;
   /** Grace period between closing stdin, SIGTERM and SIGKILL (ms). */
   closeGraceMs: number;
+  /** `false`: a server that goes down stays down (`failed`). */
+  restart: RestartPolicy | false;
+  /** `false`: no health pings. */
+  health: HealthPolicy | false;
+  retry: RetryPolicy;
 }
 
 export interface ServerConfig extends ServerOptions {
@@ -48,6 +85,21 @@ export interface SwitchboardConfig {
   warnings: string[];
 }
 
+export const DEFAULT_RESTART: Readonly<RestartPolicy> = Object.freeze({
+  initialDelayMs: 250,
+  maxDelayMs: 30_000,
+  jitter: 0.2,
+  crashLoopAfter: 5,
+  crashLoopRetryMs: 120_000,
+  stableAfterMs: 30_000,
+});
+
+export const DEFAULT_HEALTH: Readonly<HealthPolicy> = Object.freeze({
+  intervalMs: 30_000,
+  timeoutMs: 10_000,
+  failures: 2,
+});
+
 export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'protocol'>> = Object.freeze({
   timeoutMs: 60_000,
   maxInFlight: 16,
@@ -56,7 +108,31 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'protocol'>> = Object
   startTimeoutMs: 30_000,
   maxMessageBytes: 16 * 1024 * 1024,
   closeGraceMs: 2_000,
+  restart: DEFAULT_RESTART,
+  health: DEFAULT_HEALTH,
+  retry: 'annotated',
 });
+
+const ms = () => z.number().int().min(0);
+const restartShape = z.union([
+  z.literal(false),
+  z.strictObject({
+    initialDelayMs: ms().optional(),
+    maxDelayMs: ms().optional(),
+    jitter: z.number().min(0).max(1).optional(),
+    crashLoopAfter: z.number().int().min(1).optional(),
+    crashLoopRetryMs: z.number().int().min(1).optional(),
+    stableAfterMs: ms().optional(),
+  }),
+]);
+const healthShape = z.union([
+  z.literal(false),
+  z.strictObject({
+    intervalMs: z.number().int().min(10).optional(),
+    timeoutMs: z.number().int().min(1).optional(),
+    failures: z.number().int().min(1).optional(),
+  }),
+]);
 
 const optionShape = {
   timeoutMs: z.number().int().min(0).optional(),
@@ -67,6 +143,9 @@ const optionShape = {
   startTimeoutMs: z.number().int().min(1).optional(),
   maxMessageBytes: z.number().int().min(1024).optional(),
   closeGraceMs: z.number().int().min(0).optional(),
+  restart: restartShape.optional(),
+  health: healthShape.optional(),
+  retry: z.enum(['annotated', 'always', 'never']).optional(),
 };
 
 const stringMap = z.record(z.string(), z.string());
@@ -254,7 +333,33 @@ function resolveEntry(
     startTimeoutMs: pick('startTimeoutMs') ?? DEFAULT_OPTIONS.startTimeoutMs,
     maxMessageBytes: pick('maxMessageBytes') ?? DEFAULT_OPTIONS.maxMessageBytes,
     closeGraceMs: pick('closeGraceMs') ?? DEFAULT_OPTIONS.closeGraceMs,
+    restart: policy(e.restart, defaults.restart, DEFAULT_RESTART),
+    health: policy(e.health, defaults.health, DEFAULT_HEALTH),
+    retry: pick('retry') ?? DEFAULT_OPTIONS.retry,
   };
+}
+
+/** A policy object: `false` anywhere turns it off; otherwise the entry's keys over the defaults' keys. */
+function policy<T extends object>(
+  own: Partial<T> | false | undefined,
+  fromDefaults: Partial<T> | false | undefined,
+  base: Readonly<T>,
+): T | false {
+  if (own === false || (own === undefined && fromDefaults === false)) return false;
+  return { ...base, ...(fromDefaults || {}), ...(own ?? {}) };
+}
+
+/** Whether two server entries would run the same way (a reload leaves the server alone if so). */
+export function sameServer(a: ServerConfig, b: ServerConfig): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
 }
 
 export function configError(where: string, path: string, reason: string, cause?: unknown): SwitchboardError {

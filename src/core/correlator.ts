@@ -19,6 +19,11 @@ export interface CallOptions {
   timeoutMs?: number | undefined;
   /** Receives this call's progress notifications, in order; no other call's. */
   onProgress?: ProgressListener | undefined;
+  /**
+   * Whether this call may be sent again if its server goes down while it runs (once, within its
+   * deadline). Default: the server's `retry` rule.
+   */
+  retry?: boolean | undefined;
 }
 
 /** Where a call started: captured cheaply up front, rendered only if an error needs it. */

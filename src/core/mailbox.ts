@@ -30,12 +30,12 @@ export class Mailbox {
   #head = 0;
   #waiting = 0;
   #closed: Error | undefined;
+  #paused = false;
   #idle: (() => void)[] = [];
+  #noneRunning: (() => void)[] = [];
 
   constructor(name: string, limits: MailboxLimits) {
-    if (!(limits.maxInFlight >= 1) || !(limits.maxQueue >= 0)) {
-      throw new RangeError(`mailbox '${name}': maxInFlight must be >= 1 and maxQueue >= 0`);
-    }
+    assertLimits(name, limits);
     this.name = name;
     this.#limits = { ...limits };
   }
@@ -46,11 +46,65 @@ export class Mailbox {
   get waiting(): number {
     return this.#waiting;
   }
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get limits(): Readonly<MailboxLimits> {
+    return this.#limits;
+  }
+
+  /**
+   * Stops handing out slots: new calls wait in line (within their own deadlines) and a freed slot is not
+   * passed on. For a server that is restarting: what was never sent waits for the new connection.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Hands out slots again, to as many waiters as the limits allow, oldest first. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#pump();
+  }
+
+  /** New limits for later entries; waiters already in line keep their place. */
+  setLimits(limits: MailboxLimits): void {
+    assertLimits(this.name, limits);
+    this.#limits = { ...limits };
+    if (!this.#paused) this.#pump();
+  }
+
+  /** Fills free slots from the line. */
+  #pump(): void {
+    while (this.#running < this.#limits.maxInFlight && this.#waiting > 0) {
+      this.#running++;
+      this.leave(); // passes the slot just taken to the oldest live waiter
+    }
+  }
+
+  /** Refuses every waiter now with `err`; later entries are still accepted (unlike `close`). */
+  rejectWaiting(err: Error): void {
+    const waiters = this.#queue;
+    const head = this.#head;
+    this.#queue = [];
+    this.#head = 0;
+    this.#waiting = 0;
+    for (let i = head; i < waiters.length; i++) {
+      const w = waiters[i];
+      if (w && !w.settled) {
+        w.settled = true;
+        w.cleanup();
+        w.reject(err);
+      }
+    }
+    if (this.#running === 0) this.#flushIdle();
+  }
 
   /** Takes a slot now if one is free and nobody is waiting ahead. */
   tryEnter(): boolean {
     if (this.#closed) throw this.#closed;
-    if (this.#running < this.#limits.maxInFlight && this.#waiting === 0) {
+    if (!this.#paused && this.#running < this.#limits.maxInFlight && this.#waiting === 0) {
       this.#running++;
       return true;
     }
@@ -125,9 +179,10 @@ export class Mailbox {
     });
   }
 
-  /** Gives the slot back; the oldest live waiter gets it. */
+  /** Gives the slot back; the oldest live waiter gets it (unless paused, or over a lowered limit). */
   leave(): void {
-    while (this.#head < this.#queue.length) {
+    const handOver = !this.#paused && this.#running <= this.#limits.maxInFlight;
+    while (handOver && this.#head < this.#queue.length) {
       const next = this.#queue[this.#head];
       this.#queue[this.#head++] = undefined;
       if (next && !next.settled) {
@@ -141,7 +196,10 @@ export class Mailbox {
     }
     this.#compact();
     this.#running--;
-    if (this.#running === 0 && this.#waiting === 0) this.#flushIdle();
+    if (this.#running === 0) {
+      if (this.#noneRunning.length) this.#flushNoneRunning();
+      if (this.#waiting === 0) this.#flushIdle();
+    }
   }
 
   /** Resolves when nothing is running and nothing waits. */
@@ -150,22 +208,17 @@ export class Mailbox {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /** Resolves when no call is running (calls may still wait, for example while paused). */
+  onNoneRunning(): Promise<void> {
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#noneRunning.push(resolve));
+  }
+
   /** Refuses every waiter and every later entry with `err`. Running calls are the caller's to end. */
   close(err: Error): void {
     if (this.#closed) return;
     this.#closed = err;
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const w = this.#queue[i];
-      if (w && !w.settled) {
-        w.settled = true;
-        w.cleanup();
-        w.reject(err);
-      }
-    }
-    this.#queue = [];
-    this.#head = 0;
-    this.#waiting = 0;
-    if (this.#running === 0) this.#flushIdle();
+    this.rejectWaiting(err);
   }
 
   #drop(waiter: Waiter, err: Error): void {
@@ -187,9 +240,21 @@ export class Mailbox {
     }
   }
 
+  #flushNoneRunning(): void {
+    const waiting = this.#noneRunning;
+    this.#noneRunning = [];
+    for (const resolve of waiting) resolve();
+  }
+
   #flushIdle(): void {
     const idle = this.#idle;
     this.#idle = [];
     for (const resolve of idle) resolve();
+  }
+}
+
+function assertLimits(name: string, limits: MailboxLimits): void {
+  if (!(limits.maxInFlight >= 1) || !(limits.maxQueue >= 0)) {
+    throw new RangeError(`mailbox '${name}': maxInFlight must be >= 1 and maxQueue >= 0`);
   }
 }

@@ -1,22 +1,26 @@
 import { EventEmitter } from 'node:events';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
+  configError,
   type LoadOptions,
   loadConfigFile,
   parseConfig,
   type ServerConfig,
   type SwitchboardConfig,
+  sameServer,
 } from '../config/config.js';
 import { type CallOptions, type CallSite, captureCallSite, stampCallSite } from '../core/correlator.js';
-import { SwitchboardError } from '../core/errors.js';
+import { isSwitchboardError, SwitchboardError } from '../core/errors.js';
 import type { Params, RpcNotification } from '../core/jsonrpc.js';
-import { Mailbox } from '../core/mailbox.js';
 import { type NameCollision, NameRegistry } from '../core/names.js';
 import type { ConnectionStats, ServerDescription } from '../upstream/connection.js';
-import type { HostEvents, HostFactory, UpstreamHost } from '../upstream/host.js';
+import type { HostFactory } from '../upstream/host.js';
 import { InlineHost } from '../upstream/inline-host.js';
 import { ThreadHost } from '../upstream/thread-host.js';
+import { type ServerState, Supervisor } from './supervisor.js';
 
-export type ServerState = 'disabled' | 'starting' | 'ready' | 'failed' | 'closed';
+export type { ServerState } from './supervisor.js';
 
 /** A tool as the server described it, plus where it lives. */
 export interface ToolEntry {
@@ -51,6 +55,15 @@ export interface ServerStatus {
   running: number;
   queued: number;
   limits: { maxInFlight: number; maxQueue: number; timeoutMs: number };
+  /** Connection number: 1 for the first, one more for each restart or reload. */
+  generation: number;
+  /** Connections replaced after a failure. */
+  restarts: number;
+  /** Failures in a row; `crashLoopAfter` of them mean `crashloop`. */
+  failures: number;
+  /** In `restarting`, `backoff` or `crashloop`: when the next start is due. */
+  nextAttemptInMs?: number | undefined;
+  /** Why it is not ready (the last failure), or undefined. */
   error?: { code: string; message: string } | undefined;
 }
 
@@ -58,12 +71,22 @@ export interface ServerReport extends ServerStatus {
   stats: ConnectionStats | undefined;
 }
 
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+}
+
 export interface SwitchboardEvents {
-  state: [{ server: string; state: ServerState; error?: Error | undefined }];
+  state: [{ server: string; state: ServerState; generation: number; error?: Error | undefined }];
   notification: [{ server: string; message: RpcNotification }];
   warning: [{ server: string; error: Error }];
   stderr: [{ server: string; line: string }];
-  catalog: [{ server: string; tools: number }];
+  /** A server's tool list was read; `changed` when it differs from the one before (a restart can do that). */
+  catalog: [{ server: string; tools: number; changed: boolean }];
+  /** A config reload: what it did, or why it was refused (the running config stays). */
+  reload: [{ report: ReloadReport; error?: undefined } | { report?: undefined; error: SwitchboardError }];
 }
 
 export interface StartOptions extends LoadOptions {
@@ -77,15 +100,24 @@ export interface StartOptions extends LoadOptions {
 }
 
 interface Route {
-  config: ServerConfig;
-  host: UpstreamHost | undefined;
-  mailbox: Mailbox;
-  state: ServerState;
-  description: ServerDescription | undefined;
-  error: SwitchboardError | undefined;
+  sup: Supervisor;
   tools: Map<string, ToolEntry> | undefined;
   toolsLoading: Promise<Map<string, ToolEntry>> | undefined;
+  /** The last tool list as the server sent it, to tell whether a restart changed it. */
+  catalogKey: string | undefined;
 }
+
+/** Methods that only read: a call to one of them may be sent again after a restart (`retry: annotated`). */
+const READ_ONLY_METHODS = new Set([
+  'ping',
+  'tools/list',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'completion/complete',
+]);
 
 const defaultHostFactory: HostFactory = (config, events) =>
   config.isolation === 'thread' ? new ThreadHost(config, events) : new InlineHost(config, events);
@@ -97,16 +129,30 @@ const PAGE_LIMIT = 1000; // pages per list call: a server that never stops pagin
  * a call goes to exactly the server it names and its answer to exactly the caller that made it.
  */
 export class Switchboard extends EventEmitter<SwitchboardEvents> implements AsyncDisposable {
-  readonly config: SwitchboardConfig;
+  #config: SwitchboardConfig;
   #routes = new Map<string, Route>();
   #names: NameRegistry;
   #closing: Promise<void> | undefined;
   #closed: SwitchboardError | undefined;
+  #factory: HostFactory;
+  #only: Set<string> | undefined;
+  #loadOptions: LoadOptions;
+  #reloading: Promise<unknown> = Promise.resolve();
+  #watcher: FSWatcher | undefined;
+  #unwatchTimer: (() => void) | undefined;
 
-  private constructor(config: SwitchboardConfig) {
+  private constructor(config: SwitchboardConfig, opts: StartOptions) {
     super();
-    this.config = config;
+    this.#config = config;
     this.#names = new NameRegistry(config.separator);
+    this.#factory = opts.hostFactory ?? defaultHostFactory;
+    this.#only = opts.only ? new Set(opts.only) : undefined;
+    this.#loadOptions = { env: opts.env, cwd: opts.cwd };
+  }
+
+  /** The config in force (the latest one a reload accepted). */
+  get config(): SwitchboardConfig {
+    return this.#config;
   }
 
   /** Loads the config (a file path or an object of the file's shape) and starts its enabled servers. */
@@ -121,23 +167,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       const names = new Set(parsed.servers.map((s) => s.name));
       for (const name of opts.only) if (!names.has(name)) throw unknownServer(name, [...names]);
     }
-    const sb = new Switchboard(parsed);
-    const factory = opts.hostFactory ?? defaultHostFactory;
-    for (const server of parsed.servers) {
-      const wanted = server.enabled && (!opts.only || opts.only.includes(server.name));
-      sb.#routes.set(server.name, {
-        config: server,
-        host: wanted ? factory(server, sb.#hostEvents(server.name)) : undefined,
-        mailbox: new Mailbox(server.name, { maxInFlight: server.maxInFlight, maxQueue: server.maxQueue }),
-        state: wanted ? 'starting' : 'disabled',
-        description: undefined,
-        error: undefined,
-        tools: undefined,
-        toolsLoading: undefined,
-      });
-    }
+    const sb = new Switchboard(parsed, opts);
+    for (const server of parsed.servers) sb.#addRoute(server);
     const results = await Promise.allSettled(
-      [...sb.#routes.values()].filter((r) => r.host).map((r) => sb.#startRoute(r, opts.signal)),
+      [...sb.#routes.values()].map((r) => sb.#startRoute(r, opts.signal)),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed && (opts.requireAll || opts.signal?.aborted)) {
@@ -147,54 +180,57 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     return sb;
   }
 
+  #addRoute(server: ServerConfig): Route {
+    const config = this.#wanted(server) ? server : { ...server, enabled: false };
+    const route: Route = {
+      sup: undefined as unknown as Supervisor,
+      tools: undefined,
+      toolsLoading: undefined,
+      catalogKey: undefined,
+    };
+    const name = server.name;
+    route.sup = new Supervisor(config, this.#factory, {
+      state: (state, error) =>
+        this.emit('state', { server: name, state, generation: route.sup.generation, error }),
+      ready: (description, generation) => {
+        // After a restart: read the catalog again (the first start awaits it in #startRoute).
+        if (generation > 1 || route.catalogKey !== undefined) this.#refreshCatalog(route, description);
+      },
+      notification: (message) => {
+        if (message.method === 'notifications/tools/list_changed') this.#onToolsChanged(name);
+        this.emit('notification', { server: name, message });
+      },
+      warning: (error) => this.emit('warning', { server: name, error }),
+      stderr: (line) => this.emit('stderr', { server: name, line }),
+    });
+    this.#routes.set(name, route);
+    return route;
+  }
+
+  #wanted(server: ServerConfig): boolean {
+    return server.enabled && (!this.#only || this.#only.has(server.name));
+  }
+
+  /** The first start of a route: the connection, then its catalog. */
   async #startRoute(route: Route, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      route.description = await route.host!.start({ signal });
-      if (this.#closed) return;
-      this.#setState(route, 'ready');
-      if (route.description.capabilities.tools)
-        await this.#loadTools(route, { signal, timeoutMs: route.config.startTimeoutMs });
-    } catch (err) {
-      const error =
-        err instanceof SwitchboardError
-          ? err
-          : new SwitchboardError(
-              'E_START_FAILED',
-              `server '${route.config.name}' failed to start: ${(err as Error)?.message ?? err}`,
-              {
-                cause: err,
-                data: { server: route.config.name },
-              },
-            );
-      route.error = error;
-      route.mailbox.close(unavailable(route));
-      this.#setState(route, 'failed', error);
-      await route.host?.close().catch(() => {});
-      throw error;
+    const sup = route.sup;
+    if (!sup.config.enabled) return;
+    await sup.start(signal);
+    if (this.#closed || sup.state !== 'ready') return;
+    if (sup.description?.capabilities.tools) {
+      try {
+        await this.#loadTools(route, { signal, timeoutMs: sup.config.startTimeoutMs });
+      } catch (err) {
+        this.emit('warning', { server: sup.name, error: err as Error });
+      }
     }
   }
 
-  #hostEvents(server: string): HostEvents {
-    return {
-      notification: (message) => {
-        if (message.method === 'notifications/tools/list_changed') this.#onToolsChanged(server);
-        this.emit('notification', { server, message });
-      },
-      warning: (error) => this.emit('warning', { server, error }),
-      stderr: (line) => this.emit('stderr', { server, line }),
-      close: (reason) => {
-        const route = this.#routes.get(server);
-        if (!route || route.state === 'closed' || this.#closed) return;
-        route.error = reason;
-        route.mailbox.close(reason);
-        this.#setState(route, 'failed', reason);
-      },
-    };
-  }
-
-  #setState(route: Route, state: ServerState, error?: Error): void {
-    route.state = state;
-    this.emit('state', { server: route.config.name, state, error });
+  #refreshCatalog(route: Route, description: ServerDescription): void {
+    if (!description.capabilities.tools) return;
+    this.#loadTools(route, { timeoutMs: route.sup.config.timeoutMs }, true).catch((error: Error) =>
+      this.emit('warning', { server: route.sup.name, error }),
+    );
   }
 
   // ---- calls -------------------------------------------------------------------------------------
@@ -249,9 +285,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     opts: CallOptions,
     site: CallSite,
   ): Promise<CallToolResult> {
+    const server = route.sup.name;
     const tools = await this.#loadTools(
       route,
-      { signal: opts.signal, timeoutMs: opts.timeoutMs ?? route.config.timeoutMs },
+      { signal: opts.signal, timeoutMs: opts.timeoutMs ?? route.sup.config.timeoutMs },
       true,
     ).catch(() => route.tools);
     if (!tools?.has(tool)) {
@@ -259,14 +296,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       throw stampCallSite(
         new SwitchboardError(
           'E_UNKNOWN_TOOL',
-          `server '${route.config.name}' has no tool '${tool}'; it has ${known.length ? known.slice(0, 20).join(', ') + (known.length > 20 ? `, … (${known.length} in all)` : '') : 'no tools'}`,
-          { data: { server: route.config.name, tool, available: known } },
+          `server '${server}' has no tool '${tool}'; it has ${known.length ? known.slice(0, 20).join(', ') + (known.length > 20 ? `, … (${known.length} in all)` : '') : 'no tools'}`,
+          { data: { server, tool, available: known } },
         ),
         site,
       );
     }
     return (await this.#dispatch(
-      route.config.name,
+      server,
       'tools/call',
       { name: tool, arguments: args },
       opts,
@@ -342,35 +379,46 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     params: Params | undefined,
     opts: CallOptions,
     site: CallSite,
+    deadline?: number,
+    retried = false,
   ): Promise<unknown> {
     const route = this.#routes.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, [...this.#routes.keys()]), site));
-    // Also refused during close()'s grace period: closing means no new calls.
-    if (route.state !== 'ready' || this.#closed)
-      return Promise.reject(stampCallSite(this.#closed ?? unavailable(route), site));
-    const timeoutMs = opts.timeoutMs ?? route.config.timeoutMs;
+    const sup = route.sup;
+    // Also refused during close()'s grace period: closing means no new calls. A server that is starting
+    // or restarting takes calls into its (paused) mailbox; one that is down for longer refuses them now.
+    if (this.#closed || !sup.waitable)
+      return Promise.reject(stampCallSite(this.#closed ?? sup.unavailable(), site));
+    let timeoutMs: number;
+    if (deadline === undefined) {
+      timeoutMs = opts.timeoutMs ?? sup.config.timeoutMs;
+      if (timeoutMs > 0) deadline = performance.now() + timeoutMs;
+    } else timeoutMs = Math.max(1, deadline - performance.now());
     let entered: boolean;
     try {
-      entered = route.mailbox.tryEnter();
+      entered = sup.mailbox.tryEnter();
     } catch (err) {
       return Promise.reject(stampCallSite(err as Error, site));
     }
-    if (entered) return this.#send(route, method, params, opts, timeoutMs, site);
-    const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
-    return route.mailbox.enter({ signal: opts.signal, deadline, timeoutMs }).then(
-      () =>
-        this.#send(
-          route,
-          method,
-          params,
-          opts,
-          deadline === undefined ? 0 : Math.max(1, deadline - performance.now()),
-          site,
-        ),
-      (err: Error) => {
-        throw stampCallSite(err, site);
-      },
-    );
+    if (entered) return this.#send(route, method, params, opts, timeoutMs, site, deadline, retried);
+    return sup.mailbox
+      .enter({ signal: opts.signal, deadline, timeoutMs: opts.timeoutMs ?? sup.config.timeoutMs })
+      .then(
+        () =>
+          this.#send(
+            route,
+            method,
+            params,
+            opts,
+            deadline === undefined ? 0 : Math.max(1, deadline - performance.now()),
+            site,
+            deadline,
+            retried,
+          ),
+        (err: Error) => {
+          throw stampCallSite(err, site);
+        },
+      );
   }
 
   #send(
@@ -380,30 +428,67 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     opts: CallOptions,
     timeoutMs: number,
     site: CallSite,
+    deadline: number | undefined,
+    retried: boolean,
   ): Promise<unknown> {
-    const leave = () => route.mailbox.leave();
+    const mailbox = route.sup.mailbox;
+    const host = route.sup.host;
+    if (!host) {
+      // The connection went down between this call getting its slot and now: it was never sent, so it
+      // goes back in line for the next connection (or fails, if none is coming).
+      mailbox.leave();
+      return this.#dispatch(route.sup.name, method, params, opts, site, deadline, retried);
+    }
     let call: Promise<unknown>;
     try {
-      call = route.host!.request(method, params, {
+      call = host.request(method, params, {
         signal: opts.signal,
         timeoutMs,
         onProgress: opts.onProgress,
         site,
       });
     } catch (err) {
-      leave();
+      mailbox.leave();
       return Promise.reject(err);
     }
     return call.then(
       (result) => {
-        leave();
+        mailbox.leave();
         return result;
       },
       (err: unknown) => {
-        leave();
+        mailbox.leave();
+        if (!retried && this.#mayRetry(route, method, params, opts, err, deadline))
+          return this.#dispatch(route.sup.name, method, params, opts, site, deadline, true);
         throw err;
       },
     );
+  }
+
+  /**
+   * A call that was sent is sent again only if its server went down under it, a new connection is on
+   * its way, time is left, and the retry rule allows it (see RetryPolicy). Never more than once.
+   */
+  #mayRetry(
+    route: Route,
+    method: string,
+    params: Params | undefined,
+    opts: CallOptions,
+    err: unknown,
+    deadline: number | undefined,
+  ): boolean {
+    if (!isSwitchboardError(err, 'E_UPSTREAM_CLOSED') || this.#closed || !route.sup.waitable) return false;
+    if (opts.signal?.aborted || (deadline !== undefined && deadline - performance.now() < 1)) return false;
+    const rule = opts.retry ?? route.sup.config.retry;
+    if (rule === true || rule === 'always') return true;
+    if (rule === false || rule === 'never') return false;
+    // 'annotated': read-only by the protocol, or a tool its server says can be repeated.
+    if (READ_ONLY_METHODS.has(method)) return true;
+    if (method !== 'tools/call') return false;
+    const tool = route.tools?.get(String(params?.name))?.tool as
+      | { annotations?: { readOnlyHint?: unknown; idempotentHint?: unknown } }
+      | undefined;
+    return tool?.annotations?.readOnlyHint === true || tool?.annotations?.idempotentHint === true;
   }
 
   // ---- catalogs ----------------------------------------------------------------------------------
@@ -413,7 +498,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     const routes = this.#ready();
     const maps = await Promise.all(
       routes.map((r) =>
-        r.description?.capabilities.tools
+        r.sup.description?.capabilities.tools
           ? this.#loadTools(r, opts, opts.refresh === true)
           : Promise.resolve(new Map<string, ToolEntry>()),
       ),
@@ -424,13 +509,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   async listPrompts(opts: CallOptions = {}): Promise<PromptEntry[]> {
     const lists = await Promise.all(
       this.#ready()
-        .filter((r) => r.description?.capabilities.prompts)
+        .filter((r) => r.sup.description?.capabilities.prompts)
         .map(async (r) => {
           const prompts = await this.#listAll(r, 'prompts/list', 'prompts', opts);
           return prompts.map((p) => {
             const prompt = p as PromptEntry['prompt'];
-            const qualified = `${r.config.name}${this.config.separator}${prompt.name}`;
-            return { server: r.config.name, name: prompt.name, qualifiedName: qualified, prompt };
+            const qualified = `${r.sup.name}${this.#config.separator}${prompt.name}`;
+            return { server: r.sup.name, name: prompt.name, qualifiedName: qualified, prompt };
           });
         }),
     );
@@ -440,10 +525,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   async listResources(opts: CallOptions = {}): Promise<ResourceEntry[]> {
     const lists = await Promise.all(
       this.#ready()
-        .filter((r) => r.description?.capabilities.resources)
+        .filter((r) => r.sup.description?.capabilities.resources)
         .map(async (r) =>
           (await this.#listAll(r, 'resources/list', 'resources', opts)).map((resource) => ({
-            server: r.config.name,
+            server: r.sup.name,
             resource: resource as ResourceEntry['resource'],
           })),
         ),
@@ -459,9 +544,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   #loadTools(route: Route, opts: CallOptions, refresh = false): Promise<Map<string, ToolEntry>> {
     if (route.tools && !refresh) return Promise.resolve(route.tools);
     if (route.toolsLoading) return route.toolsLoading;
-    const server = route.config.name;
+    const server = route.sup.name;
     const loading = this.#listAll(route, 'tools/list', 'tools', opts)
       .then((tools) => {
+        if (this.#routes.get(server) !== route) return new Map<string, ToolEntry>(); // removed meanwhile
+        const key = JSON.stringify(tools);
+        const changed = route.catalogKey !== undefined && route.catalogKey !== key;
+        route.catalogKey = key;
         const map = new Map<string, ToolEntry>();
         this.#names.removeServer(server);
         for (const t of tools) {
@@ -484,7 +573,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
           map.set(tool.name, { server, name: tool.name, qualifiedName, tool });
         }
         route.tools = map;
-        this.emit('catalog', { server, tools: map.size });
+        this.emit('catalog', { server, tools: map.size, changed });
         return map;
       })
       .finally(() => {
@@ -496,8 +585,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
 
   #onToolsChanged(server: string): void {
     const route = this.#routes.get(server);
-    if (route?.state !== 'ready') return;
-    this.#loadTools(route, { timeoutMs: route.config.timeoutMs }, true).catch((error: Error) =>
+    if (route?.sup.state !== 'ready') return;
+    this.#loadTools(route, { timeoutMs: route.sup.config.timeoutMs }, true).catch((error: Error) =>
       this.emit('warning', { server, error }),
     );
   }
@@ -507,7 +596,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     let cursor: string | undefined;
     for (let page = 0; page < PAGE_LIMIT; page++) {
       const result = (await this.#dispatch(
-        route.config.name,
+        route.sup.name,
         method,
         cursor ? { cursor } : undefined,
         opts,
@@ -521,37 +610,44 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     }
     throw new SwitchboardError(
       'E_PROTOCOL',
-      `${method} on '${route.config.name}' returned more than ${PAGE_LIMIT} pages; stopped`,
+      `${method} on '${route.sup.name}' returned more than ${PAGE_LIMIT} pages; stopped`,
       {
-        data: { server: route.config.name, method },
+        data: { server: route.sup.name, method },
       },
     );
   }
 
   #ready(): Route[] {
-    return [...this.#routes.values()].filter((r) => r.state === 'ready');
+    return [...this.#routes.values()].filter((r) => r.sup.state === 'ready');
   }
 
   // ---- state -------------------------------------------------------------------------------------
 
   /** The state of every configured server, now. */
   servers(): ServerStatus[] {
-    return [...this.#routes.values()].map((r) => ({
-      name: r.config.name,
-      state: r.state,
-      isolation: r.config.isolation,
-      transport: r.config.transport.type,
-      protocolVersion: r.description?.protocolVersion,
-      serverInfo: r.description?.serverInfo,
-      tools: r.tools?.size ?? 0,
-      running: r.mailbox.running,
-      queued: r.mailbox.waiting,
+    const now = performance.now();
+    return [...this.#routes.values()].map(({ sup, tools }) => ({
+      name: sup.name,
+      state: sup.state,
+      isolation: sup.config.isolation,
+      transport: sup.config.transport.type,
+      protocolVersion: sup.description?.protocolVersion,
+      serverInfo: sup.description?.serverInfo,
+      tools: tools?.size ?? 0,
+      running: sup.mailbox.running,
+      queued: sup.mailbox.waiting,
       limits: {
-        maxInFlight: r.config.maxInFlight,
-        maxQueue: r.config.maxQueue,
-        timeoutMs: r.config.timeoutMs,
+        maxInFlight: sup.config.maxInFlight,
+        maxQueue: sup.config.maxQueue,
+        timeoutMs: sup.config.timeoutMs,
       },
-      error: r.error ? { code: r.error.code, message: r.error.message } : undefined,
+      generation: sup.generation,
+      restarts: sup.restarts,
+      failures: sup.failures,
+      nextAttemptInMs:
+        sup.nextAttemptAt === undefined ? undefined : Math.max(0, Math.round(sup.nextAttemptAt - now)),
+      error:
+        sup.error && sup.state !== 'ready' ? { code: sup.error.code, message: sup.error.message } : undefined,
     }));
   }
 
@@ -560,16 +656,149 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     const statuses = this.servers();
     return Promise.all(
       statuses.map(async (s) => {
-        const host = this.#routes.get(s.name)?.host;
+        const host = this.#routes.get(s.name)?.sup.host;
         const stats = host && s.state === 'ready' ? await host.stats().catch(() => undefined) : undefined;
         return { ...s, stats };
       }),
     );
   }
 
+  // ---- reload ------------------------------------------------------------------------------------
+
+  /**
+   * Applies a new config (default: the file the switchboard was started from, read again). Servers whose
+   * entries changed are restarted: their running calls get up to `drainMs` (default 5000) to finish and
+   * their queued calls wait for the new connection. Added servers start; removed ones finish what they
+   * have (up to `drainMs`) and close. The rest are not touched. A config that does not load is refused
+   * with E_CONFIG, and the running config stays. Reloads run one at a time.
+   */
+  reload(config?: string | object, opts: { drainMs?: number } = {}): Promise<ReloadReport> {
+    const run = this.#reloading.then(() => this.#reload(config, opts.drainMs ?? 5000));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(config: string | object | undefined, drainMs: number): Promise<ReloadReport> {
+    if (this.#closed) throw this.#closed;
+    let next: SwitchboardConfig;
+    try {
+      next = this.#loadNext(config);
+    } catch (err) {
+      const error =
+        err instanceof SwitchboardError
+          ? err
+          : new SwitchboardError('E_CONFIG', `the new config was refused: ${(err as Error).message}`, {
+              cause: err,
+            });
+      this.emit('reload', { error });
+      throw error;
+    }
+    const report: ReloadReport = { added: [], removed: [], changed: [], unchanged: [] };
+    const incoming = new Map(next.servers.map((server) => [server.name, server]));
+    const work: Promise<unknown>[] = [];
+    for (const [name, route] of this.#routes) {
+      if (incoming.has(name)) continue;
+      report.removed.push(name);
+      this.#routes.delete(name); // new calls to it: E_UNKNOWN_SERVER
+      this.#names.removeServer(name);
+      work.push(
+        route.sup.retire(
+          new SwitchboardError('E_UPSTREAM_CLOSED', `server '${name}' was removed from the config`, {
+            data: { server: name, reload: true },
+          }),
+          drainMs,
+        ),
+      );
+    }
+    for (const server of next.servers) {
+      const route = this.#routes.get(server.name);
+      const wanted = this.#wanted(server) ? server : { ...server, enabled: false };
+      if (!route) {
+        report.added.push(server.name);
+        work.push(this.#startRoute(this.#addRoute(server), undefined).catch(() => {}));
+      } else if (sameServer(route.sup.config, wanted)) {
+        report.unchanged.push(server.name);
+      } else {
+        report.changed.push(server.name);
+        work.push(route.sup.reconfigure(wanted, drainMs));
+      }
+    }
+    this.#config = next;
+    await Promise.all(work);
+    this.emit('reload', { report });
+    return report;
+  }
+
+  #loadNext(config: string | object | undefined): SwitchboardConfig {
+    const source = config ?? this.#config.source;
+    if (source === undefined) {
+      throw new SwitchboardError(
+        'E_CONFIG',
+        'this switchboard was started from a config object, so there is no file to read again; pass the new config to reload()',
+        {},
+      );
+    }
+    const next =
+      typeof source === 'string'
+        ? loadConfigFile(source, this.#loadOptions)
+        : isParsed(source)
+          ? source
+          : parseConfig(source, this.#loadOptions);
+    if (next.separator !== this.#config.separator) {
+      throw configError(
+        next.source ?? '<config object>',
+        'switchboard.separator',
+        `changing the separator ('${this.#config.separator}' to '${next.separator}') would rename every tool; restart the switchboard to change it`,
+      );
+    }
+    return next;
+  }
+
+  /**
+   * Reloads whenever the config file changes (editors that save by renaming included). A broken edit is
+   * reported as a `reload` event with the error, and the running config stays. Stops at close.
+   */
+  watch(opts: { debounceMs?: number; drainMs?: number } = {}): void {
+    const file = this.#config.source;
+    if (!file) {
+      throw new SwitchboardError(
+        'E_CONFIG',
+        'watch() needs a switchboard started from a config file; this one was started from an object',
+        {},
+      );
+    }
+    if (this.#watcher || this.#closed) return;
+    const name = basename(file);
+    let last = readText(file);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const watcher = watch(dirname(file), (_event, filename) => {
+      if (filename !== null && filename !== name) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const text = readText(file);
+        if (text === last) return; // touched, not changed
+        last = text;
+        this.reload(file, { drainMs: opts.drainMs }).catch(() => {}); // reported as a 'reload' event
+      }, opts.debounceMs ?? 100);
+      timer.unref();
+    });
+    watcher.on('error', (error) => this.emit('warning', { server: '*', error }));
+    watcher.unref();
+    this.#watcher = watcher;
+    this.#unwatchTimer = () => clearTimeout(timer);
+  }
+
+  /** Stops watching the config file. */
+  unwatch(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    this.#unwatchTimer?.();
+    this.#unwatchTimer = undefined;
+  }
+
   /** Resolves when no call is running or waiting on any server. */
   async onIdle(): Promise<void> {
-    await Promise.all([...this.#routes.values()].map((r) => r.mailbox.onIdle()));
+    await Promise.all([...this.#routes.values()].map((r) => r.sup.mailbox.onIdle()));
   }
 
   /**
@@ -609,13 +838,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   }
 
   async #shutdown(reason: SwitchboardError): Promise<void> {
-    await Promise.all(
-      [...this.#routes.values()].map(async (r) => {
-        r.mailbox.close(reason);
-        if (r.state !== 'disabled') this.#setState(r, 'closed');
-        await r.host?.close().catch(() => {});
-      }),
-    );
+    this.unwatch();
+    await Promise.all([...this.#routes.values()].map((r) => r.sup.stop(reason)));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -645,18 +869,10 @@ function unknownServer(name: string, known: string[]): SwitchboardError {
   );
 }
 
-function unavailable(route: Route): SwitchboardError {
-  const name = route.config.name;
-  const why =
-    route.state === 'disabled'
-      ? 'it is disabled in the config (or not started)'
-      : route.state === 'starting'
-        ? 'it is still starting'
-        : route.state === 'closed'
-          ? 'it was closed'
-          : `it failed: ${route.error?.message ?? 'unknown error'}`;
-  return new SwitchboardError('E_UPSTREAM_UNAVAILABLE', `server '${name}' cannot take calls: ${why}`, {
-    cause: route.error,
-    data: { server: name, state: route.state },
-  });
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Isolation, ServerConfig } from '../config/config.js';
 import type { CallOptions, CallSite } from '../core/correlator.js';
+import type { SwitchboardError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import type { ConnectionEvents, ConnectionStats, ServerDescription } from './connection.js';
 
@@ -25,8 +26,11 @@ export interface UpstreamHost {
   stats(): Promise<ConnectionStats>;
   /** The last lines a stdio server wrote to stderr. */
   stderrTail(): Promise<string[]>;
-  /** Fails whatever is pending with E_CLOSED and ends the connection and its process tree. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Fails whatever is pending with `reason` (default: E_CLOSED) and ends the connection and its process
+   * tree. Idempotent.
+   */
+  close(reason?: SwitchboardError): Promise<void>;
 }
 
 export type HostFactory = (config: ServerConfig, events: HostEvents) => UpstreamHost;

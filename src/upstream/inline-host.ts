@@ -52,9 +52,9 @@ export class InlineHost implements UpstreamHost {
     return Promise.resolve(this.#conn?.stderrTail ?? []);
   }
 
-  async close(): Promise<void> {
+  async close(reason?: SwitchboardError): Promise<void> {
     this.#closed = true;
-    await this.#conn?.close(closedError(this.server));
+    await this.#conn?.close(reason ?? closedError(this.server));
   }
 }
 

@@ -190,9 +190,9 @@ export class ThreadHost implements UpstreamHost {
     return (await this.#correlator.request(WORKER_STDERR, undefined, { timeoutMs: 5000 })) as string[];
   }
 
-  close(): Promise<void> {
+  close(reason?: SwitchboardError): Promise<void> {
     this.#closing ??= (async () => {
-      this.#correlator.close(closedError(this.server));
+      this.#correlator.close(reason ?? closedError(this.server));
       const worker = this.#worker;
       if (!worker) return;
       try {

@@ -18,10 +18,13 @@ const post = (message: FromWorker) => port.postMessage(message);
 const inflight = new Map<number, AbortController>();
 let conn: UpstreamConnection | undefined;
 let closing = false;
+/** A close that arrives during the handshake ends the handshake too, not only what follows it. */
+const starting = new AbortController();
 
 async function main(): Promise<void> {
   try {
     conn = await UpstreamConnection.open(config, {
+      signal: starting.signal,
       events: {
         notification: (message) => post({ t: 'note', message }),
         warning: (err) => post({ t: 'warn', error: toWire(err) }),
@@ -58,6 +61,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     case 'close':
       closing = true;
+      starting.abort(new SwitchboardError('E_CLOSED', `'${config.name}' was closed during start-up`));
       void (conn?.close() ?? Promise.resolve()).finally(() => port.close());
       return;
   }

@@ -283,7 +283,8 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
     });
 
     test('a server that dies mid-call fails its calls with E_UPSTREAM_CLOSED, exit code and stderr', async () => {
-      await using sb = await Switchboard.start(fixtures(['doomed', 'fine'], { isolation }));
+      // restart: false — what happens to the calls, with no supervisor bringing the server back.
+      await using sb = await Switchboard.start(fixtures(['doomed', 'fine'], { isolation, restart: false }));
       const pending = sb.callTool('doomed', 'sleep', { ms: 10_000 });
       const err = await sb.callTool('doomed', 'exit', {}).catch((e: unknown) => e);
       const err2 = await pending.catch((e: unknown) => e);
@@ -304,7 +305,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
 
     test('a server that exits on its own still has its process tree ended, and close resolves', async () => {
       const sb = await Switchboard.start({
-        mcpServers: { tree: fixture('tree', { isolation, closeGraceMs: 200 }) },
+        mcpServers: { tree: fixture('tree', { isolation, closeGraceMs: 200, restart: false }) },
       });
       const { pid } = structured<{ pid: number }>(await sb.callTool('tree', 'spawn_child', {}));
       await sb.callTool('tree', 'exit', {}).catch(() => {});
@@ -335,13 +336,14 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       });
       const byName = Object.fromEntries(sb.servers().map((s) => [s.name, s]));
       assert.equal(byName.ok?.state, 'ready');
-      assert.equal(byName.missing?.state, 'failed');
+      // A failed start is retried later (backoff); until then the reason is what status shows.
+      assert.equal(byName.missing?.state, 'backoff');
       assert.equal(byName.missing?.error?.code, 'E_START_FAILED');
       assert.match(
         byName.missing?.error?.message ?? '',
         /command 'definitely-not-a-command-xyz' was not found/,
       );
-      assert.equal(byName.crashes?.state, 'failed');
+      assert.equal(byName.crashes?.state, 'backoff');
       assert.match(
         byName.crashes?.error?.message ?? '',
         /exited with code 2 during start-up[\s\S]*boom: no config/,

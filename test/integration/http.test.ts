@@ -60,7 +60,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
         mcpServers: { gone: { url: `http://127.0.0.1:${port}/mcp`, isolation, startTimeoutMs: 5000 } },
       });
       const [status] = sb.servers();
-      assert.equal(status?.state, 'failed');
+      assert.equal(status?.state, 'backoff');
       assert.equal(status?.error?.code, 'E_START_FAILED');
       assert.match(status?.error?.message ?? '', /server 'gone' failed to start/);
     });

@@ -82,3 +82,58 @@ test('close rejects every waiter with the one error given, and refuses later ent
   mb.leave();
   await idle;
 });
+
+test('paused: new calls wait instead of running, freed slots are kept back, resume hands them out in order', async () => {
+  const mb = new Mailbox('m', { maxInFlight: 2, maxQueue: 10 });
+  assert.equal(mb.tryEnter(), true);
+  mb.pause();
+  assert.equal(mb.tryEnter(), false, 'no fast path while paused');
+  const order: number[] = [];
+  const waits = [1, 2, 3].map((n) => mb.enter().then(() => order.push(n)));
+  mb.leave(); // the running call ends (its server died): its slot is not passed on
+  await Promise.resolve();
+  assert.equal(mb.running, 0);
+  assert.equal(mb.waiting, 3);
+  assert.deepEqual(order, []);
+  mb.resume();
+  await Promise.all(waits.slice(0, 2));
+  assert.deepEqual(order, [1, 2]);
+  assert.equal(mb.running, 2);
+  assert.equal(mb.waiting, 1);
+  mb.leave();
+  await waits[2];
+  assert.deepEqual(order, [1, 2, 3]);
+});
+
+test('a paused waiter still leaves at its own deadline, with its listeners removed', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const mb = new Mailbox('m', { maxInFlight: 1, maxQueue: 10 });
+  mb.pause();
+  const ac = new AbortController();
+  const waiting = mb.enter({ signal: ac.signal, deadline: performance.now() + 50, timeoutMs: 50 });
+  t.mock.timers.tick(60);
+  const err = await waiting.catch((e: unknown) => e);
+  assert.ok(isSwitchboardError(err, 'E_TIMEOUT'));
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  assert.equal(mb.waiting, 0);
+});
+
+test('rejectWaiting fails the line but keeps the mailbox open; setLimits applies to later calls', async () => {
+  const mb = new Mailbox('m', { maxInFlight: 1, maxQueue: 10 });
+  mb.tryEnter();
+  const a = mb.enter().catch((e: Error) => e.message);
+  const b = mb.enter().catch((e: Error) => e.message);
+  mb.rejectWaiting(new Error('restart failed'));
+  assert.deepEqual(await Promise.all([a, b]), ['restart failed', 'restart failed']);
+  const c = mb.enter();
+  mb.setLimits({ maxInFlight: 3, maxQueue: 10 }); // raised: the waiter gets one of the new slots at once
+  await c;
+  assert.equal(mb.running, 2);
+  mb.setLimits({ maxInFlight: 1, maxQueue: 0 }); // lowered: running calls finish, no slot is handed on
+  const d = mb.enter().catch((e: unknown) => e);
+  assert.ok(isSwitchboardError(await d, 'E_QUEUE_FULL'));
+  mb.leave();
+  assert.equal(mb.running, 1);
+  mb.leave();
+  assert.equal(mb.running, 0);
+});

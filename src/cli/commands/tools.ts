@@ -10,7 +10,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.args.length > 0) throw new UsageError(`'tools' takes no arguments, got: ${ctx.args.join(' ')}`);
   await using sb = await startSwitchboard(ctx);
   const tools = await sb.listTools({ signal: ctx.signal, timeoutMs: ctx.flags.timeoutMs });
-  const failed = sb.servers().filter((s) => s.state === 'failed');
+  const failed = sb.servers().filter((s) => s.state !== 'ready' && s.state !== 'disabled');
   if (ctx.flags.json) {
     ctx.out(
       JSON.stringify(
