@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Repo root, from dist/test/helpers.js. */
@@ -44,4 +47,29 @@ export async function waitFor(
 
 export function structured<T = Record<string, unknown>>(result: { structuredContent?: unknown }): T {
   return result.structuredContent as T;
+}
+
+export const CHAOS = `${ROOT}test/fixtures/chaos-server.mjs`;
+
+/**
+ * A config entry for the chaos fixture server named `name` (see its header for the environment). It
+ * gets a CHAOS_DIR of its own unless `env` names one, so its answers count its starts.
+ */
+export function chaos(
+  name: string,
+  extra: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+  tag = '',
+): Record<string, unknown> {
+  const dir = env.CHAOS_DIR ?? mkdtempSync(join(tmpdir(), `sb-chaos-${name}-`));
+  return { command: process.execPath, args: [CHAOS, name, tag], env: { CHAOS_DIR: dir, ...env }, ...extra };
+}
+
+/** Collects a switchboard's `state` events as `server:state`. */
+export function stateLog(sb: {
+  on(event: 'state', listener: (e: { server: string; state: string }) => void): unknown;
+}): string[] {
+  const log: string[] = [];
+  sb.on('state', (e) => log.push(`${e.server}:${e.state}`));
+  return log;
 }

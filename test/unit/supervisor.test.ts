@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_RESTART, parseConfig, type ServerConfig } from '../../src/config/config.js';
+import { SwitchboardError } from '../../src/core/errors.js';
+import type { ServerDescription } from '../../src/upstream/connection.js';
+import type { HostEvents, UpstreamHost } from '../../src/upstream/host.js';
+import { backoffDelay, type ServerState, Supervisor } from '../../src/switchboard/supervisor.js';
+
+test('backoff doubles from initialDelayMs up to maxDelayMs, moved by at most the jitter fraction', () => {
+  const policy = { ...DEFAULT_RESTART, initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 };
+  const mid = () => 0.5;
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(policy, n, mid)),
+    [100, 200, 400, 800, 1000, 1000],
+  );
+  assert.equal(backoffDelay(policy, 3, () => 0), 320);
+  assert.equal(backoffDelay(policy, 3, () => 0.999999), 480);
+  assert.equal(backoffDelay({ ...policy, jitter: 0 }, 3, Math.random), 400);
+});
+
+/** A host that the test drives by hand: it starts when told, and emits what the test makes it emit. */
+class FakeHost implements UpstreamHost {
+  readonly isolation = 'inline' as const;
+  readonly server: string;
+  readonly events: HostEvents;
+  closedWith: SwitchboardError | undefined | null = null;
+  #up!: (d: ServerDescription) => void;
+  #fail!: (e: Error) => void;
+  #start = new Promise<ServerDescription>((resolve, reject) => {
+    this.#up = resolve;
+    this.#fail = reject;
+  });
+  constructor(server: string, events: HostEvents) {
+    this.server = server;
+    this.events = events;
+  }
+  up(): void {
+    this.#up({ protocolVersion: '2025-11-25', era: 'legacy', capabilities: {} });
+  }
+  fail(message: string): void {
+    this.#fail(new SwitchboardError('E_START_FAILED', message));
+  }
+  start(): Promise<ServerDescription> {
+    return this.#start;
+  }
+  request(): Promise<unknown> {
+    return Promise.resolve({});
+  }
+  notify(): Promise<void> {
+    return Promise.resolve();
+  }
+  stats() {
+    return Promise.resolve({ pending: 0, late: 0, unknown: 0, lateProgress: 0, badMessages: 0 });
+  }
+  stderrTail(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+  close(reason?: SwitchboardError): Promise<void> {
+    this.closedWith ??= reason;
+    return Promise.resolve();
+  }
+}
+
+function setup(restart: object = { initialDelayMs: 10, jitter: 0 }) {
+  const config: ServerConfig = parseConfig({
+    mcpServers: { s: { command: 'x', health: false, restart } },
+  }).servers[0]!;
+  const hosts: FakeHost[] = [];
+  const states: ServerState[] = [];
+  const notes: string[] = [];
+  const sup = new Supervisor(
+    config,
+    (cfg, events) => {
+      const h = new FakeHost(cfg.name, events);
+      hosts.push(h);
+      return h;
+    },
+    {
+      state: (s) => states.push(s),
+      ready: () => {},
+      notification: (m) => notes.push(m.method),
+      warning: () => {},
+      stderr: () => {},
+    },
+  );
+  return { sup, hosts, states, notes };
+}
+
+const closed = (msg: string) => new SwitchboardError('E_UPSTREAM_CLOSED', msg);
+
+test('events from an older connection are ignored once a newer one exists', async () => {
+  const { sup, hosts, states, notes } = setup();
+  const started = sup.start();
+  hosts[0]!.up();
+  await started;
+  hosts[0]!.events.close?.(closed('first died'));
+  assert.equal(sup.state, 'restarting');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(hosts.length, 2, 'one new attempt');
+  hosts[1]!.up();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(sup.state, 'ready');
+  assert.equal(sup.generation, 2);
+  // The dead connection speaks again: a late close and a late notification. Neither counts.
+  hosts[0]!.events.close?.(closed('first died, again'));
+  hosts[0]!.events.notification?.({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  hosts[1]!.events.notification?.({ jsonrpc: '2.0', method: 'notifications/message' });
+  assert.equal(sup.state, 'ready');
+  assert.deepEqual(notes, ['notifications/message']);
+  assert.deepEqual(states, ['starting', 'ready', 'restarting', 'ready']);
+  assert.equal(hosts[0]!.closedWith?.message, 'first died');
+  await sup.stop(closed('done'));
+});
+
+test('one attempt at a time: a restart that is due while a reload starts the server is dropped', async () => {
+  const { sup, hosts } = setup({ initialDelayMs: 5, jitter: 0 });
+  const started = sup.start();
+  hosts[0]!.up();
+  await started;
+  hosts[0]!.events.close?.(closed('died'));
+  // Before the restart timer fires, a reload replaces the config: the timer is cleared.
+  const reconf = sup.reconfigure({ ...sup.config, timeoutMs: 1234 }, 0);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(hosts.length, 2);
+  hosts[1]!.up();
+  await reconf;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(hosts.length, 2, 'no second attempt from the old timer');
+  assert.equal(sup.state, 'ready');
+  assert.equal(sup.config.timeoutMs, 1234);
+  await sup.stop(closed('done'));
+});
+
+test('a run shorter than stableAfterMs counts as a failure; a long one clears the count', async () => {
+  const { sup, hosts, states } = setup({ initialDelayMs: 1, jitter: 0, crashLoopAfter: 3, stableAfterMs: 60_000 });
+  const started = sup.start();
+  hosts[0]!.up();
+  await started;
+  for (let i = 0; i < 3; i++) {
+    hosts[i]!.events.close?.(closed(`crash ${i}`));
+    if (i < 2) {
+      await new Promise((r) => setTimeout(r, 10));
+      hosts[i + 1]!.up();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  assert.equal(sup.state, 'crashloop');
+  assert.equal(sup.failures, 3);
+  assert.equal(sup.restarts, 3);
+  assert.equal(states.at(-1), 'crashloop');
+  assert.equal(sup.unavailable().code, 'E_UPSTREAM_UNAVAILABLE');
+  assert.match(sup.unavailable().message, /crash loop after 3 failures in a row \(last: crash 2\)/);
+  await sup.stop(closed('done'));
+});
+
+test('a failed start schedules the next one and tells waiting calls now, with the reason', async () => {
+  const { sup, hosts, states } = setup({ initialDelayMs: 5, jitter: 0 });
+  const started = sup.start();
+  hosts[0]!.fail('no such command');
+  await assert.rejects(started, /no such command/);
+  assert.equal(sup.state, 'backoff');
+  assert.match(sup.unavailable().message, /its last start failed \(no such command\); next attempt in \d+ ms/);
+  await new Promise((r) => setTimeout(r, 20));
+  hosts[1]!.up();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(states, ['starting', 'backoff', 'ready']);
+  assert.equal(sup.failures, 1, 'a start alone does not clear the count; a stable run does');
+  await sup.stop(closed('done'));
+});
