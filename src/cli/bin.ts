@@ -7,6 +7,7 @@ const COMMANDS: Record<string, () => Promise<{ run(ctx: CommandContext): Promise
   tools: () => import('./commands/tools.js'),
   call: () => import('./commands/call.js'),
   status: () => import('./commands/status.js'),
+  supervise: () => import('./commands/supervise.js'),
 };
 
 const HELP = `switchboard ${VERSION}: many MCP servers, every message to exactly its recipient
@@ -15,6 +16,7 @@ Usage:
   switchboard tools                                 list every server's tools
   switchboard call <server>/<tool> [key=value ...]  call one tool
   switchboard status                                state of every server
+  switchboard supervise                             keep every server running; reload on config edits
 
 Options:
   --config <file>   config file (default: $SWITCHBOARD_CONFIG, ./switchboard.json, ./.mcp.json,
@@ -22,6 +24,7 @@ Options:
   --args <json>     tool arguments as a JSON object (call)
   --json            machine-readable output
   --timeout <ms>    deadline per call
+  --grace <ms>      supervise: how long running calls may finish on Ctrl-C/SIGTERM
   --verbose         show which config is used, server stderr and warnings
   -h, --help        help (also: switchboard <command> --help)
   -v, --version     version
@@ -57,14 +60,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let timeoutMs: number | undefined;
-  if (values.timeout !== undefined) {
-    timeoutMs = Number(values.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-      process.stderr.write(
-        `error: --timeout must be a whole number of milliseconds, got '${values.timeout}'\n`,
-      );
-      return 2;
-    }
+  let graceMs: number | undefined;
+  try {
+    timeoutMs = milliseconds('--timeout', values.timeout);
+    graceMs = milliseconds('--grace', values.grace);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 2;
   }
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => controller.abort(new Error(`interrupted by ${sig}`));
@@ -76,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       config: values.config,
       json: values.json ?? false,
       timeoutMs,
+      graceMs,
       verbose: values.verbose ?? false,
       argsJson: values.args,
     },
@@ -100,11 +103,20 @@ function parse(argv: string[]) {
       args: { type: 'string' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
+      grace: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
   });
+}
+
+function milliseconds(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${flag} must be a whole number of milliseconds, got '${value}'`);
+  return n;
 }
 
 function report(err: unknown, interrupted: boolean): number {

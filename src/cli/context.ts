@@ -16,6 +16,8 @@ export interface CommonFlags {
   config?: string | undefined;
   json: boolean;
   timeoutMs?: number | undefined;
+  /** supervise: how long running calls may finish after Ctrl-C/SIGTERM. */
+  graceMs?: number | undefined;
   verbose: boolean;
   /** call: --args, a JSON object. */
   argsJson?: string | undefined;

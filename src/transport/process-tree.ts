@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Signals a child and everything it started. On POSIX the child leads its own process group (it is
@@ -28,10 +29,34 @@ export function treeAlive(child: ChildProcess): boolean {
   if (pid === undefined) return false;
   try {
     process.kill(process.platform === 'win32' ? pid : -pid, 0);
-    return true;
   } catch {
     return false;
   }
+  // A zombie still answers signal 0, and where no init reaps orphans (containers) it stays one: on Linux,
+  // look at what the group's members really are.
+  return process.platform === 'linux' ? groupHasLiving(pid) : true;
+}
+
+function groupHasLiving(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue; // not a pid
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses, so read after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }
 
 // Last resort: if this process exits without closing its upstreams, their trees go with it.

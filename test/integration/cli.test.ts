@@ -1,11 +1,11 @@
 /** The CLI through its built bin, as a person runs it: real processes, real exit codes. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BIN, fixture, ROOT } from '../helpers.js';
+import { BIN, chaos, fixture, processesWith, ROOT, waitFor } from '../helpers.js';
 
 interface Run {
   code: number;
@@ -132,7 +132,7 @@ test('bad config and bad usage exit 2 with what to do', async () => {
   assert.match(flag.stderr, /Unknown option '--nope'[\s\S]*switchboard --help/);
   const command = await run(['frobnicate']);
   assert.equal(command.code, 2);
-  assert.match(command.stderr, /unknown command 'frobnicate'; commands: tools, call, status/);
+  assert.match(command.stderr, /unknown command 'frobnicate'; commands: tools, call, status, supervise/);
 });
 
 test('a server that fails to start is shown in status with its reason, exit 1; the rest still list', async () => {
@@ -155,4 +155,50 @@ test('--help and --version', async () => {
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
   const callHelp = await run(['call', '--help']);
   assert.match(callHelp.stdout, /key=value/);
+});
+
+test('supervise: restarts a killed server, reloads an edited config, stops on SIGTERM leaving no process', async () => {
+  const tag = `sup-${process.pid}-${Date.now()}`;
+  const env = { CHAOS_GRANDCHILD: '1', CHAOS_DIR: mkdtempSync(join(tmpdir(), 'sb-sup-')) };
+  const config = (mode: string) => ({
+    mcpServers: {
+      a: chaos('a', { restart: { initialDelayMs: 20, jitter: 0 } }, env, tag),
+      b: chaos('b', {}, { ...env, MODE: mode }, tag),
+    },
+  });
+  const file = configFile(config('one'));
+  const child = spawn(process.execPath, [BIN, '--config', file, 'supervise', '--grace', '2000'], {
+    env: { ...process.env, SWITCHBOARD_CONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const seen = (re: RegExp) => waitFor(() => re.test(out), 10_000);
+  try {
+    assert.ok(await seen(/supervising; watching/), out);
+    assert.match(out, /\ba\s+ready\b/);
+    assert.match(out, /\bb\s+ready\b/);
+    // Four processes carry the tag: two servers, two grandchildren.
+    assert.ok(await waitFor(() => processesWith(tag).length === 4), `${processesWith(tag).length} tagged`);
+    const serverA = processesWith(`chaos-server.mjs\0a\0${tag}`);
+    assert.equal(serverA.length, 1);
+    process.kill(serverA[0]!, 'SIGKILL');
+    assert.ok(await seen(/\ba\s+restarting\s+server 'a' was killed by SIGKILL/), out);
+    assert.ok(await seen(/\ba\s+ready[\s\S]*\ba\s+ready/), out);
+    writeFileSync(file, JSON.stringify(config('two')));
+    assert.ok(await seen(/config reloaded: 1 changed, 0 added, 0 removed, 1 untouched/), out);
+    writeFileSync(file, '{ not json');
+    assert.ok(await seen(/config edit refused: invalid config .*not valid JSON/), out);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, out);
+  assert.match(out, /stopping: 0 calls get up to 2000 ms to finish[\s\S]*stopped\n/);
+  assert.ok(await waitFor(() => processesWith(tag).length === 0), `left behind: ${processesWith(tag)}`);
 });

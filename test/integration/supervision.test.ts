@@ -100,7 +100,10 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
         .callTool('c', 'work', { nonce: 'f', fault: 'freeze' }, { timeoutMs: 30_000 })
         .catch((e: unknown) => e);
       assert.equal(code(err), 'E_UPSTREAM_CLOSED');
-      assert.match((err as Error).message, /server 'c' stopped answering: 2 pings in a row got no answer within 150 ms/);
+      assert.match(
+        (err as Error).message,
+        /server 'c' stopped answering: 2 pings in a row got no answer within 150 ms/,
+      );
       const after = structured<Answer>(await sb.callTool('c', 'work', { nonce: 'alive' }));
       assert.deepEqual([after.nonce, after.start], ['alive', 2]);
       assert.deepEqual(log, ['c:restarting', 'c:ready']);
@@ -112,7 +115,13 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
         args: ['-e', "console.error('no licence key'); process.exit(4)"],
         isolation,
         health: false,
-        restart: { initialDelayMs: 20, maxDelayMs: 80, jitter: 0, crashLoopAfter: 3, crashLoopRetryMs: 600_000 },
+        restart: {
+          initialDelayMs: 20,
+          maxDelayMs: 80,
+          jitter: 0,
+          crashLoopAfter: 3,
+          crashLoopRetryMs: 600_000,
+        },
       };
       await using sb = await Switchboard.start({ mcpServers: { b: broken } });
       const log = stateLog(sb);
@@ -191,6 +200,9 @@ describe('config reload', () => {
     assert.match((err as Error).message, /at mcpServers\.a\.command/);
     assert.equal(structured<Answer>(await sb.callTool('a', 'work', { nonce: 'still' })).nonce, 'still');
     const noFile = await sb.reload().catch((e: unknown) => e);
-    assert.match((noFile as Error).message, /started from a config object.*pass the new config to reload\(\)/);
+    assert.match(
+      (noFile as Error).message,
+      /started from a config object.*pass the new config to reload\(\)/,
+    );
   });
 });

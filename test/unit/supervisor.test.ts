@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_RESTART, parseConfig, type ServerConfig } from '../../src/config/config.js';
 import { SwitchboardError } from '../../src/core/errors.js';
+import { backoffDelay, type ServerState, Supervisor } from '../../src/switchboard/supervisor.js';
 import type { ServerDescription } from '../../src/upstream/connection.js';
 import type { HostEvents, UpstreamHost } from '../../src/upstream/host.js';
-import { backoffDelay, type ServerState, Supervisor } from '../../src/switchboard/supervisor.js';
 
 test('backoff doubles from initialDelayMs up to maxDelayMs, moved by at most the jitter fraction', () => {
   const policy = { ...DEFAULT_RESTART, initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 };
@@ -13,8 +13,14 @@ test('backoff doubles from initialDelayMs up to maxDelayMs, moved by at most the
     [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(policy, n, mid)),
     [100, 200, 400, 800, 1000, 1000],
   );
-  assert.equal(backoffDelay(policy, 3, () => 0), 320);
-  assert.equal(backoffDelay(policy, 3, () => 0.999999), 480);
+  assert.equal(
+    backoffDelay(policy, 3, () => 0),
+    320,
+  );
+  assert.equal(
+    backoffDelay(policy, 3, () => 0.999999),
+    480,
+  );
   assert.equal(backoffDelay({ ...policy, jitter: 0 }, 3, Math.random), 400);
 });
 
@@ -132,7 +138,12 @@ test('one attempt at a time: a restart that is due while a reload starts the ser
 });
 
 test('a run shorter than stableAfterMs counts as a failure; a long one clears the count', async () => {
-  const { sup, hosts, states } = setup({ initialDelayMs: 1, jitter: 0, crashLoopAfter: 3, stableAfterMs: 60_000 });
+  const { sup, hosts, states } = setup({
+    initialDelayMs: 1,
+    jitter: 0,
+    crashLoopAfter: 3,
+    stableAfterMs: 60_000,
+  });
   const started = sup.start();
   hosts[0]!.up();
   await started;
@@ -159,7 +170,10 @@ test('a failed start schedules the next one and tells waiting calls now, with th
   hosts[0]!.fail('no such command');
   await assert.rejects(started, /no such command/);
   assert.equal(sup.state, 'backoff');
-  assert.match(sup.unavailable().message, /its last start failed \(no such command\); next attempt in \d+ ms/);
+  assert.match(
+    sup.unavailable().message,
+    /its last start failed \(no such command\); next attempt in \d+ ms/,
+  );
   await new Promise((r) => setTimeout(r, 20));
   hosts[1]!.up();
   await new Promise((r) => setTimeout(r, 0));
