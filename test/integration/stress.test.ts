@@ -6,23 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Switchboard } from '../../src/index.js';
-import { fixtures, type Isolation, structured } from '../helpers.js';
+import { fixtures, type Isolation, prng, structured } from '../helpers.js';
 
 const SERVERS = Array.from({ length: 8 }, (_, i) => `s${i}`);
 const CALLERS = 64;
 const CALLS = 10_000;
-
-// A small deterministic PRNG so a failure can be replayed.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const isolation of ['inline', 'thread'] as Isolation[]) {
   describe(`routing stress (${isolation})`, () => {
