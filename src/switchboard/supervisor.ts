@@ -324,9 +324,11 @@ export class Supervisor {
       host.request('ping', undefined, { timeoutMs: health.timeoutMs }).then(
         () => this.#healthy(generation),
         (err: unknown) => {
-          // Any answer, even an error, means the server is alive; only silence counts against it.
+          // Any answer, even an error, means the server is alive. Silence counts against it, and so does
+          // a ping that cannot be sent (an HTTP server that went away never "closes" the connection).
           if (err instanceof RpcError) this.#healthy(generation);
-          else if (isSwitchboardError(err, 'E_TIMEOUT')) this.#missed(generation, health.timeoutMs);
+          else if (isSwitchboardError(err, 'E_TIMEOUT') || isSwitchboardError(err, 'E_TRANSPORT'))
+            this.#missed(generation, health.timeoutMs, err as SwitchboardError);
         },
       );
     }, health.intervalMs);
@@ -339,7 +341,7 @@ export class Supervisor {
     this.#scheduleHealth(generation);
   }
 
-  #missed(generation: number, timeoutMs: number): void {
+  #missed(generation: number, timeoutMs: number, err: SwitchboardError): void {
     if (generation !== this.#generation || this.#config.health === false) return;
     this.#healthMisses++;
     if (this.#healthMisses < this.#config.health.failures) {
@@ -350,8 +352,10 @@ export class Supervisor {
       generation,
       new SwitchboardError(
         'E_UPSTREAM_CLOSED',
-        `server '${this.name}' stopped answering: ${this.#healthMisses} pings in a row got no answer within ${timeoutMs} ms; it was restarted`,
-        { data: { server: this.name, health: true, missedPings: this.#healthMisses } },
+        err.code === 'E_TIMEOUT'
+          ? `server '${this.name}' stopped answering: ${this.#healthMisses} pings in a row got no answer within ${timeoutMs} ms; it was restarted`
+          : `server '${this.name}' cannot be reached: ${this.#healthMisses} pings in a row failed (${err.message}); it was restarted`,
+        { cause: err, data: { server: this.name, health: true, missedPings: this.#healthMisses } },
       ),
     );
   }

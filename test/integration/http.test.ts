@@ -54,6 +54,37 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(structured<{ nonce: string }>(r).nonce, 'legacy-1');
     });
 
+    test('a server that goes away is found by ping, reconnected with backoff, and used again once back', async () => {
+      let fx2 = await startHttpFixture('web2');
+      const port = Number(new URL(fx2.url).port);
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          web2: {
+            url: fx2.url,
+            isolation,
+            protocol: 'legacy',
+            health: { intervalMs: 50, timeoutMs: 500, failures: 1 },
+            restart: { initialDelayMs: 50, maxDelayMs: 100, jitter: 0, crashLoopAfter: 100 },
+          },
+        },
+      });
+      const log: string[] = [];
+      sb.on('state', (e) => log.push(e.state));
+      await fx2.close();
+      assert.ok(await waitFor(() => log.includes('backoff'), 10_000), log.join());
+      assert.match(sb.servers()[0]?.error?.message ?? '', /web2/);
+      fx2 = await startHttpFixture('web2', port);
+      try {
+        assert.ok(await waitFor(() => sb.servers()[0]?.state === 'ready', 10_000), log.join());
+        assert.equal(log[0], 'restarting');
+        const r = await sb.callTool('web2', 'echo', { nonce: 'back' });
+        assert.equal(structured<{ nonce: string }>(r).nonce, 'back');
+      } finally {
+        await sb.close();
+        await fx2.close();
+      }
+    });
+
     test('a URL that refuses connections fails start with the URL in the error', async () => {
       const port = await freePort();
       await using sb = await Switchboard.start({
