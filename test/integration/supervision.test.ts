@@ -109,6 +109,40 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.deepEqual(log, ['c:restarting', 'c:ready']);
     });
 
+    test('bad output is skipped with a warning naming the server; double answers and wrong ids reach no one', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { c: chaos('c', { isolation, ...quick }) } });
+      const warnings: string[] = [];
+      sb.on('warning', ({ server, error }) => warnings.push(`${server}: ${error.message}`));
+      // Other calls run alongside, so a stray answer would have somewhere to go.
+      const bystanders = Array.from({ length: 10 }, (_, i) =>
+        sb.callTool('c', 'work', { nonce: `by${i}`, delayMs: 150 }),
+      );
+      const garbage = structured<Answer>(await sb.callTool('c', 'work', { nonce: 'g', fault: 'garbage' }));
+      assert.equal(garbage.nonce, 'g');
+      // Four bad lines: not JSON, JSON but not JSON-RPC, an array, and an envelope with nothing in it.
+      assert.equal(
+        warnings.filter((w) => w.startsWith("c: 'c' wrote a line to stdout that is not JSON-RPC")).length,
+        4,
+        warnings.join('\n'),
+      );
+      const twice = structured<Answer>(await sb.callTool('c', 'work', { nonce: 't', fault: 'twice' }));
+      assert.equal(twice.nonce, 't');
+      const wrong = await sb
+        .callTool('c', 'work', { nonce: 'w', fault: 'wrongid' }, { timeoutMs: 300 })
+        .catch((e: unknown) => e);
+      assert.equal(code(wrong), 'E_TIMEOUT');
+      const answers = await Promise.all(bystanders);
+      assert.deepEqual(
+        answers.map((r) => structured<Answer>(r).nonce),
+        Array.from({ length: 10 }, (_, i) => `by${i}`),
+      );
+      const [report] = await sb.status();
+      assert.equal(report?.stats?.unknown, 2, 'the second answer and the wrong id, counted');
+      assert.equal(report?.stats?.badMessages, 4);
+      assert.equal(report?.stats?.pending, 0);
+      assert.equal(report?.state, 'ready', 'none of this is a reason to restart');
+    });
+
     test('failed starts back off, then a crash loop fails calls at once with the reason; a fixed config recovers', async () => {
       const broken = {
         command: process.execPath,
