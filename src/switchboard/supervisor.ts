@@ -404,12 +404,13 @@ function asStartError(server: string, err: unknown): SwitchboardError {
   );
 }
 
-/** Waits for `done`, but no longer than `ms`. */
-async function within(done: Promise<void>, ms: number): Promise<void> {
+/** Waits for `done`, but no longer than `ms`, and not past `cut` if given. */
+export async function within(done: Promise<void>, ms: number, cut?: Promise<void>): Promise<void> {
   if (ms <= 0) return;
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     done,
+    ...(cut ? [cut] : []),
     new Promise<void>((r) => {
       timer = setTimeout(r, ms);
     }),

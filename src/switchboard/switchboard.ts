@@ -18,7 +18,7 @@ import type { ConnectionStats, ServerDescription } from '../upstream/connection.
 import type { HostFactory } from '../upstream/host.js';
 import { InlineHost } from '../upstream/inline-host.js';
 import { ThreadHost } from '../upstream/thread-host.js';
-import { type ServerState, Supervisor } from './supervisor.js';
+import { type ServerState, Supervisor, within } from './supervisor.js';
 
 export type { ServerState } from './supervisor.js';
 
@@ -134,6 +134,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   #names: NameRegistry;
   #closing: Promise<void> | undefined;
   #closed: SwitchboardError | undefined;
+  /** Set once upstreams are being ended; destroy() and close() share it. */
+  #shutdownDone: Promise<void> | undefined;
+  #endGrace: (() => void) | undefined;
+  /** Settles when destroy() is called, to cut close()'s grace period short. (After #endGrace: field order.) */
+  #destroyed = new Promise<void>((resolve) => {
+    this.#endGrace = resolve;
+  });
   #factory: HostFactory;
   #only: Set<string> | undefined;
   #loadOptions: LoadOptions;
@@ -808,38 +815,37 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   close(opts: { timeoutMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = new SwitchboardError('E_CLOSED', 'the switchboard is closed', {});
-      const grace = opts.timeoutMs ?? 5000;
-      if (grace > 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          this.onIdle(),
-          new Promise<void>((r) => {
-            timer = setTimeout(r, grace);
-          }),
-        ]);
-        clearTimeout(timer);
-      }
+      await within(this.onIdle(), opts.timeoutMs ?? 5000, this.#destroyed);
       await this.#shutdown(this.#closed);
     })();
     return this.#closing;
   }
 
-  /** Fails everything now with E_CLOSED (cause: `err`) and ends every upstream. Idempotent. */
+  /**
+   * Fails everything now with E_CLOSED (cause: `err`) and ends every upstream. Idempotent. During a
+   * close()'s grace period it cuts the grace short.
+   */
   destroy(err?: Error): Promise<void> {
-    if (!this.#closed || !this.#closing) {
+    if (!this.#shutdownDone) {
       this.#closed = new SwitchboardError(
         'E_CLOSED',
         `the switchboard was destroyed${err ? `: ${err.message}` : ''}`,
         { cause: err },
       );
-      this.#closing = this.#shutdown(this.#closed);
+      this.#endGrace?.();
+      void this.#shutdown(this.#closed);
     }
+    this.#closing ??= this.#shutdownDone!;
     return this.#closing;
   }
 
-  async #shutdown(reason: SwitchboardError): Promise<void> {
-    this.unwatch();
-    await Promise.all([...this.#routes.values()].map((r) => r.sup.stop(reason)));
+  /** Ends every upstream; the first caller's reason wins. */
+  #shutdown(reason: SwitchboardError): Promise<void> {
+    this.#shutdownDone ??= (async () => {
+      this.unwatch();
+      await Promise.all([...this.#routes.values()].map((r) => r.sup.stop(reason)));
+    })();
+    return this.#shutdownDone;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

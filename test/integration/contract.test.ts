@@ -350,6 +350,19 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       );
     });
 
+    test("destroy() during close()'s grace period cuts it short: the running call fails now", async () => {
+      const sb = await Switchboard.start({ mcpServers: { slow: fixture('slow', { isolation }) } });
+      const running = sb.callTool('slow', 'sleep', { ms: 5000 });
+      await new Promise((r) => setTimeout(r, 50));
+      const closing = sb.close({ timeoutMs: 10_000 }); // would wait for the call to finish
+      const destroyed = sb.destroy(new Error('second Ctrl-C'));
+      const err = await running.catch((e: unknown) => e);
+      assert.equal((err as SwitchboardError).code, 'E_CLOSED');
+      assert.match((err as Error).message, /destroyed: second Ctrl-C/);
+      await Promise.all([closing, destroyed]);
+      assert.equal(sb.servers()[0]?.state, 'closed');
+    });
+
     test('close ends the whole process tree and fails later calls with E_CLOSED', async () => {
       const sb = await Switchboard.start({ mcpServers: { tree: fixture('tree', { isolation }) } });
       const { pid } = structured<{ pid: number }>(await sb.callTool('tree', 'spawn_child', {}));
