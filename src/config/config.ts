@@ -349,9 +349,29 @@ function policy<T extends object>(
   return { ...base, ...(fromDefaults || {}), ...(own ?? {}) };
 }
 
-/** Whether two server entries would run the same way (a reload leaves the server alone if so). */
+/** Whether two server entries are the same in every respect. */
 export function sameServer(a: ServerConfig, b: ServerConfig): boolean {
   return canonical(a) === canonical(b);
+}
+
+/** Options a running server can take in place: the switchboard's side of the connection only. */
+const IN_PLACE: readonly (keyof ServerConfig)[] = [
+  'timeoutMs',
+  'maxInFlight',
+  'maxQueue',
+  'restart',
+  'health',
+  'retry',
+];
+
+/** Whether going from `a` to `b` needs a new connection (the process, the URL, the handshake changed). */
+export function needsRestart(a: ServerConfig, b: ServerConfig): boolean {
+  const strip = (c: ServerConfig) => {
+    const copy: Partial<ServerConfig> = { ...c };
+    for (const key of IN_PLACE) delete copy[key];
+    return canonical(copy);
+  };
+  return strip(a) !== strip(b);
 }
 
 function canonical(value: unknown): string {

@@ -128,7 +128,7 @@ export class Mailbox {
       return Promise.reject(
         new SwitchboardError(
           'E_QUEUE_FULL',
-          `queue of '${this.name}' is full: ${this.#waiting} waiting, ${this.#running} running (maxQueue ${this.#limits.maxQueue}, maxInFlight ${this.#limits.maxInFlight}); retry later or raise maxQueue/maxInFlight for this server`,
+          `queue of '${this.name}' is full: ${this.#waiting} waiting, ${this.#running} running (maxQueue ${this.#limits.maxQueue}, maxInFlight ${this.#limits.maxInFlight})${this.#paused ? '; calls are held while the server (re)starts' : ''}; retry later or raise maxQueue/maxInFlight for this server`,
           { data: { server: this.name, waiting: this.#waiting, running: this.#running, ...this.#limits } },
         ),
       );

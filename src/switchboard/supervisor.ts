@@ -1,5 +1,5 @@
 import type { RestartPolicy, ServerConfig } from '../config/config.js';
-import { isSwitchboardError, RpcError, SwitchboardError } from '../core/errors.js';
+import { RpcError, SwitchboardError } from '../core/errors.js';
 import type { RpcNotification } from '../core/jsonrpc.js';
 import { Mailbox } from '../core/mailbox.js';
 import type { ServerDescription } from '../upstream/connection.js';
@@ -70,9 +70,20 @@ export class Supervisor {
   #healthTimer: ReturnType<typeof setTimeout> | undefined;
   #healthMisses = 0;
   #attempt: Promise<void> | undefined;
+  /** True while a start is in progress (set before the host is made, cleared before any outcome). */
+  #connecting = false;
   /** Aborts a start in progress when the supervisor stops or is reconfigured. */
   #lifetime = new AbortController();
   #stopped: SwitchboardError | undefined;
+  /** Removed from the config: finishing its calls, and not to be restarted. */
+  #retiring = false;
+  /** Replaced connections still draining or closing; stop() ends them too. */
+  #old = new Set<Promise<void>>();
+  #endDrains!: () => void;
+  /** Settles at stop(), cutting any drain short. */
+  #stopping = new Promise<void>((resolve) => {
+    this.#endDrains = resolve;
+  });
 
   constructor(config: ServerConfig, factory: HostFactory, events: SupervisorEvents) {
     this.name = config.name;
@@ -98,6 +109,7 @@ export class Supervisor {
   get error(): SwitchboardError | undefined {
     return this.#error;
   }
+  /** One more for each connection attempt, and for each reload that replaces the connection. */
   get generation(): number {
     return this.#generation;
   }
@@ -130,9 +142,23 @@ export class Supervisor {
   }
 
   /**
-   * Takes a new config. Does nothing if it runs the same way. Otherwise new calls wait, running calls get
-   * up to `drainMs` to finish on the old connection, and then the old connection is closed and a new one
-   * started (or none, if the entry is now disabled).
+   * A new config whose differences need no new connection (limits, deadlines, retry, health, restart
+   * policy): applied in place; the server and its calls carry on.
+   */
+  update(config: ServerConfig): void {
+    if (this.#stopped) return;
+    this.#config = config;
+    this.mailbox.setLimits({ maxInFlight: config.maxInFlight, maxQueue: config.maxQueue });
+    if (this.#state === 'ready') {
+      clearTimeout(this.#healthTimer);
+      this.#scheduleHealth(this.#generation);
+    }
+  }
+
+  /**
+   * A new config that needs a new connection. New calls wait, running calls get up to `drainMs` to
+   * finish on the old connection, then the old connection is closed and a new one started (or none, if
+   * the entry is now disabled).
    */
   async reconfigure(config: ServerConfig, drainMs: number): Promise<void> {
     if (this.#stopped) return;
@@ -141,6 +167,7 @@ export class Supervisor {
     this.#lifetime.abort();
     this.#lifetime = new AbortController();
     this.#clearTimers();
+    this.#connecting = false;
     const old = this.#host;
     this.#host = undefined;
     this.#generation++; // the old connection's events are not ours any more
@@ -150,48 +177,70 @@ export class Supervisor {
       `server '${this.name}' was restarted because its config changed`,
       { data: { server: this.name, reload: true } },
     );
-    if (!config.enabled) {
+    if (config.enabled) {
+      this.mailbox.pause();
+      this.#setState('starting', undefined);
+    } else {
       this.#setState('disabled', undefined);
       this.mailbox.rejectWaiting(this.unavailable());
-      await this.#drain(drainMs);
-      await old?.close(reason).catch(() => {});
-      return;
     }
-    this.mailbox.pause();
-    this.#setState('starting', undefined);
-    await this.#drain(drainMs);
-    await old?.close(reason).catch(() => {});
-    if (this.#stopped) return;
+    await this.#retireHost(old, reason, () => this.mailbox.onNoneRunning(), drainMs);
+    if (this.#stopped || !config.enabled) return;
     await this.#attempt?.catch(() => {});
     if (this.#stopped) return;
     await this.#connect(undefined).catch(() => {});
   }
 
-  /** Replaces the connection now (a failed health check, or on request). In-flight calls fail with `reason`. */
-  restart(reason: SwitchboardError): void {
-    if (this.#state !== 'ready') return;
-    this.#down(this.#generation, reason);
-  }
-
   /** For a server removed from the config: lets its calls finish (up to `drainMs`), then stops. */
   async retire(reason: SwitchboardError, drainMs: number): Promise<void> {
-    if (!this.#stopped) await within(this.mailbox.onIdle(), drainMs);
+    this.#retiring = true;
+    this.#clearTimers();
+    if (!this.#stopped) await within(this.mailbox.onIdle(), drainMs, this.#stopping);
     await this.stop(reason);
   }
 
-  /** Ends supervision and the connection. Waiting calls fail with `reason`. Idempotent. */
+  /**
+   * Ends supervision and every connection, replaced ones still draining included: their calls and the
+   * waiting ones fail with `reason`. Idempotent.
+   */
   async stop(reason: SwitchboardError): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = reason;
       this.#lifetime.abort();
       this.#clearTimers();
+      this.#endDrains();
       this.mailbox.close(reason);
       if (this.#state !== 'disabled') this.#setState('closed', undefined);
     }
     const host = this.#host;
     this.#host = undefined;
     await this.#attempt?.catch(() => {});
-    await host?.close(reason).catch(() => {});
+    await Promise.all([host?.close(reason).catch(() => {}), ...this.#old]);
+  }
+
+  /** Whether anything of this server is still running: calls, or a replaced connection closing. */
+  get busy(): boolean {
+    return this.mailbox.running > 0 || this.mailbox.waiting > 0 || this.#old.size > 0;
+  }
+
+  /**
+   * Closes a connection that has been replaced, once `drained()` settles (at most `drainMs`, and not
+   * past stop()). Until then stop() can still reach it.
+   */
+  #retireHost(
+    host: UpstreamHost | undefined,
+    reason: SwitchboardError,
+    drained?: () => Promise<void>,
+    drainMs = 0,
+  ): Promise<void> {
+    if (!host) return Promise.resolve();
+    const done = (async () => {
+      if (drained) await within(drained(), drainMs, this.#stopping);
+      await host.close(this.#stopped ?? reason).catch(() => {});
+    })();
+    const tracked = done.finally(() => this.#old.delete(tracked));
+    this.#old.add(tracked);
+    return tracked;
   }
 
   /** The error a call gets when this server cannot take it now. */
@@ -213,6 +262,7 @@ export class Supervisor {
   }
 
   #dueIn(): string {
+    if (this.#connecting) return 'progress now';
     if (this.#nextAttemptAt === undefined) return 'never';
     return `${Math.max(0, Math.round(this.#nextAttemptAt - performance.now()))} ms`;
   }
@@ -221,6 +271,7 @@ export class Supervisor {
   #connect(signal: AbortSignal | undefined): Promise<void> {
     const run = async () => {
       const generation = ++this.#generation;
+      this.#connecting = true;
       const host = this.#factory(this.#config, this.#hostEvents(generation));
       this.#host = host;
       const lifetime = this.#lifetime.signal;
@@ -228,6 +279,7 @@ export class Supervisor {
       try {
         description = await host.start({ signal: signal ? AbortSignal.any([signal, lifetime]) : lifetime });
       } catch (err) {
+        if (generation === this.#generation) this.#connecting = false;
         if (this.#host === host) this.#host = undefined;
         await host.close().catch(() => {});
         if (generation !== this.#generation || this.#stopped) throw err;
@@ -235,6 +287,7 @@ export class Supervisor {
         this.#failed(error);
         throw error;
       }
+      if (generation === this.#generation) this.#connecting = false;
       if (generation !== this.#generation || this.#stopped) {
         await host.close().catch(() => {});
         throw this.#stopped ?? this.unavailable();
@@ -244,10 +297,11 @@ export class Supervisor {
       this.#nextAttemptAt = undefined;
       this.#readySince = performance.now();
       this.#healthMisses = 0;
-      this.#setState('ready', undefined);
+      // Everything that keeps the server working is in place before anyone is told.
       this.mailbox.resume();
       this.#scheduleHealth(generation);
-      this.#events.ready(description, generation);
+      this.#setState('ready', undefined);
+      this.#tell(() => this.#events.ready(description, generation));
     };
     const attempt = run().finally(() => {
       if (this.#attempt === attempt) this.#attempt = undefined;
@@ -283,8 +337,12 @@ export class Supervisor {
     this.#error = reason;
     // Paused first: the calls that fail below must not hand their slots to calls that wait.
     this.mailbox.pause();
-    void host?.close(reason).catch(() => {});
+    void this.#retireHost(host, reason);
     const uptime = performance.now() - this.#readySince;
+    if (this.#retiring) {
+      this.mailbox.rejectWaiting(this.unavailable());
+      return;
+    }
     if (this.#config.restart === false) {
       this.#setState('failed', reason);
       this.mailbox.rejectWaiting(this.unavailable());
@@ -308,7 +366,8 @@ export class Supervisor {
     this.#nextAttemptAt = performance.now() + delayMs;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if (this.#stopped) return;
+      this.#nextAttemptAt = undefined;
+      if (this.#stopped || this.#retiring) return;
       this.#connect(undefined).catch(() => {});
     }, delayMs);
     this.#retryTimer.unref();
@@ -325,10 +384,10 @@ export class Supervisor {
         () => this.#healthy(generation),
         (err: unknown) => {
           // Any answer, even an error, means the server is alive. Silence counts against it, and so does
-          // a ping that cannot be sent (an HTTP server that went away never "closes" the connection).
+          // a ping that cannot be sent: an HTTP server that went away, or a process that closed its stdin
+          // but lives on, never "closes" the connection.
           if (err instanceof RpcError) this.#healthy(generation);
-          else if (isSwitchboardError(err, 'E_TIMEOUT') || isSwitchboardError(err, 'E_TRANSPORT'))
-            this.#missed(generation, health.timeoutMs, err as SwitchboardError);
+          else this.#missed(generation, health.timeoutMs, asSwitchboardError(this.name, err));
         },
       );
     }, health.intervalMs);
@@ -342,7 +401,7 @@ export class Supervisor {
   }
 
   #missed(generation: number, timeoutMs: number, err: SwitchboardError): void {
-    if (generation !== this.#generation || this.#config.health === false) return;
+    if (generation !== this.#generation || this.#state !== 'ready' || this.#config.health === false) return;
     this.#healthMisses++;
     if (this.#healthMisses < this.#config.health.failures) {
       this.#scheduleHealth(generation);
@@ -364,21 +423,16 @@ export class Supervisor {
     const current = () => generation === this.#generation && !this.#stopped;
     return {
       notification: (message: RpcNotification) => {
-        if (current()) this.#events.notification(message);
+        if (current()) this.#tell(() => this.#events.notification(message));
       },
       warning: (error: Error) => {
-        if (current()) this.#events.warning(error);
+        if (current()) this.#tell(() => this.#events.warning(error));
       },
       stderr: (line: string) => {
-        if (current()) this.#events.stderr(line);
+        if (current()) this.#tell(() => this.#events.stderr(line));
       },
       close: (reason: SwitchboardError) => this.#down(generation, reason),
     };
-  }
-
-  /** Waits until no call runs (or `drainMs` passes). */
-  #drain(drainMs: number): Promise<void> {
-    return within(this.mailbox.onNoneRunning(), drainMs);
   }
 
   #clearTimers(): void {
@@ -391,8 +445,30 @@ export class Supervisor {
 
   #setState(state: ServerState, error: SwitchboardError | undefined): void {
     this.#state = state;
-    this.#events.state(state, error);
+    this.#tell(() => this.#events.state(state, error));
   }
+
+  /**
+   * Runs a listener. One that throws must not leave the supervisor half-way through a transition, so
+   * its error is rethrown on its own tick: the process sees it as it would from any event listener.
+   */
+  #tell(listener: () => void): void {
+    try {
+      listener();
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+function asSwitchboardError(server: string, err: unknown): SwitchboardError {
+  if (err instanceof SwitchboardError) return err;
+  return new SwitchboardError('E_TRANSPORT', `'${server}': ${(err as Error)?.message ?? err}`, {
+    cause: err,
+    data: { server },
+  });
 }
 
 function asStartError(server: string, err: unknown): SwitchboardError {

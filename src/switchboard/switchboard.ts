@@ -5,13 +5,14 @@ import {
   configError,
   type LoadOptions,
   loadConfigFile,
+  needsRestart,
   parseConfig,
   type ServerConfig,
   type SwitchboardConfig,
   sameServer,
 } from '../config/config.js';
 import { type CallOptions, type CallSite, captureCallSite, stampCallSite } from '../core/correlator.js';
-import { isSwitchboardError, SwitchboardError } from '../core/errors.js';
+import { isSwitchboardError, SwitchboardError, timeoutError } from '../core/errors.js';
 import type { Params, RpcNotification } from '../core/jsonrpc.js';
 import { type NameCollision, NameRegistry } from '../core/names.js';
 import type { ConnectionStats, ServerDescription } from '../upstream/connection.js';
@@ -74,7 +75,10 @@ export interface ServerReport extends ServerStatus {
 export interface ReloadReport {
   added: string[];
   removed: string[];
+  /** Restarted with the new entry. */
   changed: string[];
+  /** New limits, deadlines or policies applied in place: same process, same connection. */
+  updated: string[];
   unchanged: string[];
 }
 
@@ -146,6 +150,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   #loadOptions: LoadOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #watcher: FSWatcher | undefined;
+  /** Servers removed by a reload that are still finishing their calls. */
+  #retiring = new Set<Supervisor>();
   #unwatchTimer: (() => void) | undefined;
 
   private constructor(config: SwitchboardConfig, opts: StartOptions) {
@@ -386,11 +392,21 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     params: Params | undefined,
     opts: CallOptions,
     site: CallSite,
-    deadline?: number,
-    retried = false,
   ): Promise<unknown> {
     const route = this.#routes.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, [...this.#routes.keys()]), site));
+    return this.#dispatchTo(route, method, params, opts, site);
+  }
+
+  #dispatchTo(
+    route: Route,
+    method: string,
+    params: Params | undefined,
+    opts: CallOptions,
+    site: CallSite,
+    deadline?: number,
+    retried = false,
+  ): Promise<unknown> {
     const sup = route.sup;
     // Also refused during close()'s grace period: closing means no new calls. A server that is starting
     // or restarting takes calls into its (paused) mailbox; one that is down for longer refuses them now.
@@ -408,24 +424,27 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       return Promise.reject(stampCallSite(err as Error, site));
     }
     if (entered) return this.#send(route, method, params, opts, timeoutMs, site, deadline, retried);
-    return sup.mailbox
-      .enter({ signal: opts.signal, deadline, timeoutMs: opts.timeoutMs ?? sup.config.timeoutMs })
-      .then(
-        () =>
-          this.#send(
-            route,
-            method,
-            params,
-            opts,
-            deadline === undefined ? 0 : Math.max(1, deadline - performance.now()),
+    const whole = opts.timeoutMs ?? sup.config.timeoutMs;
+    return sup.mailbox.enter({ signal: opts.signal, deadline, timeoutMs: whole }).then(
+      () => {
+        const left = deadline === undefined ? 0 : deadline - performance.now();
+        if (deadline !== undefined && left < 1) {
+          // The slot came as the deadline ran out: not sent, so the server does no work for nobody.
+          sup.mailbox.leave();
+          throw stampCallSite(
+            timeoutError(`call to '${sup.name}' (still queued)`, whole, {
+              server: sup.name,
+              stage: 'queued',
+            }),
             site,
-            deadline,
-            retried,
-          ),
-        (err: Error) => {
-          throw stampCallSite(err, site);
-        },
-      );
+          );
+        }
+        return this.#send(route, method, params, opts, left, site, deadline, retried);
+      },
+      (err: Error) => {
+        throw stampCallSite(err, site);
+      },
+    );
   }
 
   #send(
@@ -444,7 +463,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       // The connection went down between this call getting its slot and now: it was never sent, so it
       // goes back in line for the next connection (or fails, if none is coming).
       mailbox.leave();
-      return this.#dispatch(route.sup.name, method, params, opts, site, deadline, retried);
+      return this.#dispatchTo(route, method, params, opts, site, deadline, retried);
     }
     let call: Promise<unknown>;
     try {
@@ -466,7 +485,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       (err: unknown) => {
         mailbox.leave();
         if (!retried && this.#mayRetry(route, method, params, opts, err, deadline))
-          return this.#dispatch(route.sup.name, method, params, opts, site, deadline, true);
+          return this.#dispatchTo(route, method, params, opts, site, deadline, true);
         throw err;
       },
     );
@@ -485,6 +504,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     deadline: number | undefined,
   ): boolean {
     if (!isSwitchboardError(err, 'E_UPSTREAM_CLOSED') || this.#closed || !route.sup.waitable) return false;
+    if (this.#routes.get(route.sup.name) !== route) return false; // removed from the config meanwhile
     if (opts.signal?.aborted || (deadline !== undefined && deadline - performance.now() < 1)) return false;
     const rule = opts.retry ?? route.sup.config.retry;
     if (rule === true || rule === 'always') return true;
@@ -700,7 +720,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       this.emit('reload', { error });
       throw error;
     }
-    const report: ReloadReport = { added: [], removed: [], changed: [], unchanged: [] };
+    const report: ReloadReport = { added: [], removed: [], changed: [], updated: [], unchanged: [] };
     const incoming = new Map(next.servers.map((server) => [server.name, server]));
     const work: Promise<unknown>[] = [];
     for (const [name, route] of this.#routes) {
@@ -708,14 +728,16 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       report.removed.push(name);
       this.#routes.delete(name); // new calls to it: E_UNKNOWN_SERVER
       this.#names.removeServer(name);
-      work.push(
-        route.sup.retire(
-          new SwitchboardError('E_UPSTREAM_CLOSED', `server '${name}' was removed from the config`, {
-            data: { server: name, reload: true },
-          }),
-          drainMs,
-        ),
+      // Until it has finished, close() still waits for it and ends it.
+      this.#retiring.add(route.sup);
+      const reason = new SwitchboardError(
+        'E_UPSTREAM_CLOSED',
+        `server '${name}' was removed from the config`,
+        {
+          data: { server: name, reload: true },
+        },
       );
+      work.push(route.sup.retire(reason, drainMs).finally(() => this.#retiring.delete(route.sup)));
     }
     for (const server of next.servers) {
       const route = this.#routes.get(server.name);
@@ -725,6 +747,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
         work.push(this.#startRoute(this.#addRoute(server), undefined).catch(() => {}));
       } else if (sameServer(route.sup.config, wanted)) {
         report.unchanged.push(server.name);
+      } else if (!needsRestart(route.sup.config, wanted)) {
+        report.updated.push(server.name);
+        route.sup.update(wanted);
       } else {
         report.changed.push(server.name);
         work.push(route.sup.reconfigure(wanted, drainMs));
@@ -805,7 +830,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
 
   /** Resolves when no call is running or waiting on any server. */
   async onIdle(): Promise<void> {
-    await Promise.all([...this.#routes.values()].map((r) => r.sup.mailbox.onIdle()));
+    const sups = [...[...this.#routes.values()].map((r) => r.sup), ...this.#retiring];
+    await Promise.all(sups.map((sup) => sup.mailbox.onIdle()));
   }
 
   /**
@@ -843,7 +869,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   #shutdown(reason: SwitchboardError): Promise<void> {
     this.#shutdownDone ??= (async () => {
       this.unwatch();
-      await Promise.all([...this.#routes.values()].map((r) => r.sup.stop(reason)));
+      const sups = [...[...this.#routes.values()].map((r) => r.sup), ...this.#retiring];
+      await Promise.all(sups.map((sup) => sup.stop(reason)));
     })();
     return this.#shutdownDone;
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Switchboard, SwitchboardError } from '../../src/index.js';
-import { chaos, type Isolation, stateLog, structured, waitFor } from '../helpers.js';
+import { chaos, type Isolation, processesWith, stateLog, structured, waitFor } from '../helpers.js';
 
 interface Answer {
   nonce: string;
@@ -143,6 +143,24 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(report?.state, 'ready', 'none of this is a reason to restart');
     });
 
+    test('a server that goes deaf but lives on (pipes closed, no exit) is found by ping and restarted', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          c: chaos('c', {
+            isolation,
+            restart: { initialDelayMs: 30, jitter: 0 },
+            health: { intervalMs: 50, timeoutMs: 200, failures: 2 },
+          }),
+        },
+      });
+      const first = structured<Answer>(await sb.callTool('c', 'work', { nonce: 'a' }));
+      await sb.callTool('c', 'work', { nonce: 'deaf', fault: 'deaf' }, { timeoutMs: 100 }).catch(() => {});
+      assert.ok(await waitFor(() => sb.servers()[0]?.generation === 2 && sb.servers()[0]?.state === 'ready'));
+      const after = structured<Answer>(await sb.callTool('c', 'work', { nonce: 'b' }));
+      assert.notEqual(after.pid, first.pid);
+      assert.equal(after.start, 2);
+    });
+
     test('failed starts back off, then a crash loop fails calls at once with the reason; a fixed config recovers', async () => {
       const broken = {
         command: process.execPath,
@@ -179,6 +197,41 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
 }
 
 describe('config reload', () => {
+  test('close() during a reload also ends the servers still draining, and fails their calls', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-reload-close-'));
+    const tag = `reload-close-${process.pid}-${Date.now()}`;
+    const entry = (name: string, mode = 'one') => chaos(name, quick, { CHAOS_DIR: dir, MODE: mode }, tag);
+    const sb = await Switchboard.start({ mcpServers: { a: entry('a'), b: entry('b') } });
+    const onA = sb.callTool('a', 'work', { nonce: 'a', delayMs: 3000 }).catch((e: unknown) => e);
+    const onB = sb.callTool('b', 'work', { nonce: 'b', delayMs: 3000 }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    // a changes (drains, then restarts); b is removed (drains, then closes). Neither has finished.
+    const reloading = sb
+      .reload({ mcpServers: { a: entry('a', 'two') } }, { drainMs: 10_000 })
+      .catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await sb.close({ timeoutMs: 100 });
+    for (const call of [onA, onB]) assert.equal(code(await call), 'E_CLOSED');
+    assert.deepEqual(processesWith(tag), [], 'no server outlives close()');
+    await reloading;
+  });
+
+  test('a read-only call on a server being removed is not retried elsewhere, and the server is not restarted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-reload-retry-'));
+    const a = chaos('a', quick, { CHAOS_DIR: dir });
+    const sb = await Switchboard.start({ mcpServers: { a, b: chaos('b', quick, { CHAOS_DIR: dir }) } });
+    const log = stateLog(sb);
+    const call = sb.callTool('b', 'lookup', { nonce: 'x', fault: 'crash', delayMs: 200 });
+    await new Promise((r) => setTimeout(r, 50));
+    const report = await sb.reload({ mcpServers: { a } }, { drainMs: 5000 });
+    assert.deepEqual(report.removed, ['b']);
+    const err = await call.catch((e: unknown) => e);
+    assert.equal(code(err), 'E_UPSTREAM_CLOSED');
+    assert.match((err as Error).message, /server 'b' exited with code 9/);
+    assert.deepEqual(log, ['b:closed'], 'b was not restarted');
+    await sb.close();
+  });
+
   test('an edited file restarts only the changed server; calls to the others carry on untouched', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-reload-'));
     const file = join(dir, 'switchboard.json');
@@ -186,6 +239,14 @@ describe('config reload', () => {
       chaos(name, { ...quick }, { CHAOS_DIR: dir, ...env });
     writeFileSync(file, JSON.stringify({ mcpServers: { a: entry('a'), b: entry('b') } }));
     await using sb = await Switchboard.start(file);
+    writeFileSync(
+      file,
+      JSON.stringify({ mcpServers: { a: { ...entry('a'), timeoutMs: 7000 }, b: entry('b') } }),
+    );
+    const updated = await sb.reload();
+    assert.deepEqual(updated, { added: [], removed: [], changed: [], updated: ['a'], unchanged: ['b'] });
+    assert.equal(sb.servers()[0]?.limits.timeoutMs, 7000);
+    assert.equal(sb.servers()[0]?.generation, 1, 'a new deadline needs no new process');
     const reloads: unknown[] = [];
     sb.on('reload', (e) => reloads.push(e.error ? e.error.code : e.report));
     sb.watch({ debounceMs: 20, drainMs: 2000 });
@@ -197,7 +258,7 @@ describe('config reload', () => {
     await new Promise((r) => setTimeout(r, 20));
     writeFileSync(file, JSON.stringify({ mcpServers: { a: entry('a'), b: entry('b', { MODE: 'edited' }) } }));
     assert.ok(await waitFor(() => reloads.length === 1, 5000), 'the edit was picked up');
-    assert.deepEqual(reloads[0], { added: [], removed: [], changed: ['b'], unchanged: ['a'] });
+    assert.deepEqual(reloads[0], { added: [], removed: [], changed: ['b'], updated: ['a'], unchanged: [] });
     // b drained its running call before the restart; a never noticed.
     assert.equal(structured<Answer>(await slowB).nonce, 'slow-b');
     const a1 = structured<Answer>(await slowA);
@@ -215,7 +276,13 @@ describe('config reload', () => {
     // Removed and added servers.
     writeFileSync(file, JSON.stringify({ mcpServers: { a: entry('a'), c: entry('c') } }));
     assert.ok(await waitFor(() => reloads.length === 3, 5000));
-    assert.deepEqual(reloads[2], { added: ['c'], removed: ['b'], changed: [], unchanged: ['a'] });
+    assert.deepEqual(reloads[2], {
+      added: ['c'],
+      removed: ['b'],
+      changed: [],
+      updated: [],
+      unchanged: ['a'],
+    });
     assert.equal(code(await sb.callTool('b', 'work', {}).catch((e: unknown) => e)), 'E_UNKNOWN_SERVER');
     assert.equal(structured<Answer>(await sb.callTool('c', 'work', { nonce: 'c' })).server, 'c');
     assert.deepEqual(

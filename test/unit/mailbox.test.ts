@@ -105,6 +105,17 @@ test('paused: new calls wait instead of running, freed slots are kept back, resu
   assert.deepEqual(order, [1, 2, 3]);
 });
 
+test('a full queue while paused says the calls are held for a (re)start', async () => {
+  const mb = new Mailbox('c', { maxInFlight: 1, maxQueue: 0 });
+  mb.pause();
+  const err = await mb.enter().catch((e: unknown) => e);
+  assert.ok(isSwitchboardError(err, 'E_QUEUE_FULL'));
+  assert.match(
+    err.message,
+    /0 waiting, 0 running .*; calls are held while the server \(re\)starts; retry later/,
+  );
+});
+
 test('a paused waiter still leaves at its own deadline, with its listeners removed', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const mb = new Mailbox('m', { maxInFlight: 1, maxQueue: 10 });
