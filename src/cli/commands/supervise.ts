@@ -37,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         'reload',
         '*',
         { ...report },
-        `config reloaded: ${report.changed.length} changed, ${report.added.length} added, ${report.removed.length} removed, ${report.unchanged.length} untouched`,
+        `config reloaded: ${report.changed.length} restarted, ${report.updated.length} updated in place, ${report.added.length} added, ${report.removed.length} removed, ${report.unchanged.length} untouched`,
       );
   });
   sb.watch();
