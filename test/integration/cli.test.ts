@@ -192,7 +192,10 @@ test('supervise: restarts a killed server, reloads an edited config, stops on SI
     assert.ok(await seen(/\ba\s+restarting\s+server 'a' was killed by SIGKILL/), out);
     assert.ok(await seen(/\ba\s+ready[\s\S]*\ba\s+ready/), out);
     writeFileSync(file, JSON.stringify(config('two')));
-    assert.ok(await seen(/config reloaded: 1 restarted, 0 updated in place, 0 added, 0 removed, 1 untouched/), out);
+    assert.ok(
+      await seen(/config reloaded: 1 restarted, 0 updated in place, 0 added, 0 removed, 1 untouched/),
+      out,
+    );
     writeFileSync(file, '{ not json');
     assert.ok(await seen(/config edit refused: invalid config .*not valid JSON/), out);
   } finally {
