@@ -2,13 +2,16 @@
 // its own process group (so its own children die with it), logs to a file in a
 // private temp dir, and is killed on harness exit whatever happened.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const live = new Set();
+
+/** How long a peer gets to exit after SIGTERM before SIGKILL (the harness shortens it for --smoke). */
+export const peerOptions = { termGraceMs: 3_000 };
 
 function killGroup(child, signal) {
   try {
@@ -80,7 +83,7 @@ export function startPeer({ name, nodeArgs, env = process.env, dir = makeTempDir
       if (live.delete(peer)) {
         if (child.exitCode === null && child.signalCode === null) {
           killGroup(child, 'SIGTERM');
-          const t = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
+          const t = setTimeout(() => killGroup(child, 'SIGKILL'), peerOptions.termGraceMs);
           await exited;
           clearTimeout(t);
         }
@@ -121,4 +124,27 @@ export async function waitUntil(peer, probe, { deadlineMs = 15_000, intervalMs =
 /** One HTTP probe with its own short timeout; resolves to the Response. */
 export async function probeHttp(url, init = {}) {
   return fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
+}
+
+/**
+ * The direct children of this process and their resident memory, from /proc (Linux only; null
+ * elsewhere). Upstreams spawned by the switchboard, inline or from a worker thread, are among them.
+ */
+export function childrenRss() {
+  if (!existsSync('/proc/self/status')) return null;
+  let count = 0;
+  let kB = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status;
+    try {
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+    count++;
+    kB += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  }
+  return { count, rssMB: kB / 1024 };
 }
