@@ -62,7 +62,8 @@ const list = (v) =>
 const PROFILES = {
   full: {
     rounds: 3,
-    warmupCalls: 300,
+    // Steady state: the switchboard paths take ~2,500 calls to be optimized (the floor ~1,000).
+    warmupCalls: 5000, // ...or fewer, if latencyCapMs runs out first
     calls: 2000, // latency samples per round (c=1)
     latencyCapMs: 3000, // ...or fewer, if this runs out first
     concurrency: 64,

@@ -75,7 +75,7 @@ export const SECTIONS = [
       ['p50 / 1 server', (r) => fmtRatio(r.ratios.p50ToOne)],
       ['calls/s / 1 server', (r) => fmtRatio(r.ratios.throughputToOne)],
       ['start s', (r) => fmtNum(1)(r.startMs / 1000)],
-      ['host RSS +MB', (r) => fmtNum(1)(r.rssDeltaMB)],
+      ['host heap KB / server', (r) => fmtInt(r.hostHeapPerServerKB)],
       ['upstreams RSS MB', (r) => fmtInt(r.upstreamRssMB)],
     ],
     panels: [
