@@ -78,7 +78,8 @@ const PROFILES = {
     closeTimeoutMs: 15_000,
     peerTermGraceMs: 3_000,
     measureTimeoutMs: 120_000,
-    watchdogMs: 20 * 60_000,
+    watchdogMs: 10 * 60_000, // plus watchdogPerRoundMs for each round
+    watchdogPerRoundMs: 5 * 60_000,
     lanes: 1, // contenders measured at a time
   },
   smoke: {
@@ -99,6 +100,7 @@ const PROFILES = {
     peerTermGraceMs: 250, // supergateway takes over a second to exit on SIGTERM
     measureTimeoutMs: 20_000,
     watchdogMs: 90_000,
+    watchdogPerRoundMs: 0,
     // Two contenders at a time: the smoke proves the plumbing, its figures mean nothing.
     lanes: 2,
   },
@@ -106,6 +108,7 @@ const PROFILES = {
 const cfg = { ...(args.smoke ? PROFILES.smoke : PROFILES.full) };
 if (args.rounds) cfg.rounds = positiveInt(args.rounds, 'rounds');
 if (args.calls) cfg.calls = positiveInt(args.calls, 'calls');
+cfg.watchdogMs += cfg.watchdogPerRoundMs * cfg.rounds;
 peerOptions.termGraceMs = cfg.peerTermGraceMs;
 const outBase = resolve(BENCH, args.out ?? (args.smoke ? 'results/smoke' : 'results/latest'));
 
@@ -313,6 +316,7 @@ const rows = selected.map((c) => {
   const base = {
     name: c.name,
     scenario: c.scenario,
+    ...(c.ref && { ref: c.ref }),
     needs: c.needs,
     transport: c.transport,
     client: c.client,
@@ -341,7 +345,7 @@ const okRow = (name) => (byName.get(name)?.status === 'ok' ? byName.get(name) : 
 const ratio = (a, b) => (a !== undefined && b ? a / b : null);
 
 for (const section of SECTIONS) {
-  const { floor, sdk, one } = section.refs;
+  const { floor, sdk, perRowRef } = section.refs;
   for (const r of rows) {
     if (r.scenario !== section.scenario || r.status !== 'ok') continue;
     if (floor || sdk) {
@@ -356,30 +360,39 @@ for (const section of SECTIONS) {
       };
       r.ratioRefs = { floor, sdk };
     }
-    if (one) {
-      const o = okRow(one);
+    if (perRowRef && r.ref) {
+      const o = okRow(r.ref);
       r.ratios = { p50ToOne: ratio(r.p50Us, o?.p50Us), throughputToOne: ratio(r.callsPerSec, o?.callsPerSec) };
-      r.ratioRefs = { one };
+      r.ratioRefs = { one: r.ref };
     }
   }
 }
 
-// 1 vs N configured: the pair ran back to back in every round, so each round gives its own ratio too.
-const scaleRefs = SECTIONS.find((s) => s.scenario === 'scale').refs;
-const manyName = selected.find((c) => c.scenario === 'scale' && c.name !== scaleRefs.one)?.name;
-const pairedRounds = [];
-if (manyName && perRound.has(scaleRefs.one)) {
-  for (const a of perRound.get(scaleRefs.one)) {
-    const b = perRound.get(manyName).find((r) => r.round === a.round);
-    if (a.status === 'ok' && b?.status === 'ok') {
-      pairedRounds.push({
-        round: a.round,
+// 1 vs N: the rows of a pair ran back to back in every round, so each round gives its own ratio too.
+const pairedRounds = {};
+for (const c of selected) {
+  if (c.scenario !== 'scale' || !c.ref || c.ref === c.name || !perRound.has(c.ref)) continue;
+  pairedRounds[c.name] = [];
+  for (const b of perRound.get(c.name)) {
+    const a = perRound.get(c.ref).find((r) => r.round === b.round);
+    if (b.status === 'ok' && a?.status === 'ok') {
+      pairedRounds[c.name].push({
+        round: b.round,
         p50Ratio: b.p50Us / a.p50Us,
         throughputRatio: b.callsPerSec / a.callsPerSec,
       });
     }
   }
 }
+const pairedMedian = (name, key) => median((pairedRounds[name] ?? []).map((p) => p[key]));
+// The switchboard's ratio over the floor's, round by round: what N servers cost the router itself,
+// with what N idle processes cost the machine taken out.
+const netRounds = (pairedRounds['switchboard-inline-N-configured'] ?? []).flatMap((sw) => {
+  const fl = (pairedRounds['floor-N-upstreams'] ?? []).find((f) => f.round === sw.round);
+  return fl
+    ? [{ p50: sw.p50Ratio / fl.p50Ratio, throughput: sw.throughputRatio / fl.throughputRatio }]
+    : [];
+});
 
 const figure = (name, key) => okRow(name)?.[key] ?? null;
 const target = (value, limit, better) => ({
@@ -395,11 +408,21 @@ const summary = {
       0.8,
       'higher',
     ),
-    scaleP50ManyToOne: target(median(pairedRounds.map((p) => p.p50Ratio)), 1.1, 'lower'),
-    scaleThroughputManyToOne: target(median(pairedRounds.map((p) => p.throughputRatio)), 0.9, 'higher'),
+    scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
+    scaleThroughputManyToOne: target(
+      pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
+      0.9,
+      'higher',
+    ),
     inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
   },
   scalePairedRounds: pairedRounds,
+  scale: {
+    floorP50ManyToOne: pairedMedian('floor-N-upstreams', 'p50Ratio'),
+    floorThroughputManyToOne: pairedMedian('floor-N-upstreams', 'throughputRatio'),
+    netP50: median(netRounds.map((n) => n.p50)),
+    netThroughput: median(netRounds.map((n) => n.throughput)),
+  },
   thread: {
     extraP50Us:
       figure('switchboard-thread', 'p50Us') !== null && figure('switchboard-inline', 'p50Us') !== null
@@ -459,7 +482,7 @@ const report = {
     latency: 'p50/p99 of sequential calls at concurrency 1 (per round), median over rounds',
     throughput: `completed calls per second with ${cfg.concurrency} callers in flight for ${cfg.throughputMs} ms, median over rounds; loadedP50Us/loadedP99Us: latency of those calls`,
     fanout: `${cfg.concurrency} callers in one process, call i to upstream i mod ${cfg.fanoutServers}; ratios against floor-fanout and sdk2-fanout`,
-    scale: `calls to one raw-echo server while 1 or ${cfg.scaleServers} are configured and started; the pair runs back to back in each round (summary.scalePairedRounds)`,
+    scale: `calls to one raw-echo server while 1 or ${cfg.scaleServers} are configured and started in the switchboard, and the floor client with 0 or ${cfg.scaleServers - 1} idle raw-echo processes beside it (the machine's share); the four run back to back in each round (summary.scalePairedRounds); summary.scale.net* = switchboard ratio / floor ratio per round, median`,
     memory: `RSS and heap of a fresh host process after starting ${cfg.memoryUpstreams} upstreams (one call each, full GCs), per upstream; upstream processes not included`,
     clients: {
       'raw-ndjson': 'floor client: raw NDJSON JSON-RPC over the child pipe, no MCP library',
@@ -488,14 +511,17 @@ for (const s of sections) {
   if (s.rows.length === 0) continue;
   console.log(`\n${s.title}\n${renderTable(s.rows, s.columns)}`);
 }
-const fmt = (t, digits = 2) => (t.value === null ? '-' : t.value.toFixed(digits));
+const fmtN = (v, digits = 2) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+const fmt = (t, digits = 2) => fmtN(t.value, digits);
 const verdict = (t) => (t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met');
 const T = summary.targets;
 console.log(
   `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${verdict(T.inlineP50ToFloor)}), ` +
     `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 0.8: ${verdict(T.inlineThroughputToFloor)}),` +
     `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${verdict(T.scaleP50ManyToOne)}), ` +
-    `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${verdict(T.scaleThroughputManyToOne)}) [median of per-round pairs],` +
+    `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${verdict(T.scaleThroughputManyToOne)}) [median of per-round pairs];` +
+    `\n    the floor beside ${cfg.scaleServers - 1} idle processes: p50 ${fmtN(summary.scale.floorP50ManyToOne)}x, calls/s ${fmtN(summary.scale.floorThroughputManyToOne)}x;` +
+    ` net of that: p50 ${fmtN(summary.scale.netP50)}x, calls/s ${fmtN(summary.scale.netThroughput)}x,` +
     `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${verdict(T.inlineRssPerUpstreamMB)})`,
 );
 console.log(

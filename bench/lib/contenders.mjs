@@ -22,6 +22,7 @@ import {
 import { StdioClientTransport as StdioClientTransport2 } from '@modelcontextprotocol/client/stdio';
 import { startFloorClient } from './floor-client.mjs';
 import {
+  childrenQuiet,
   childrenRss,
   freePort,
   makeTempDir,
@@ -334,51 +335,89 @@ function switchboardFanOut(name, isolation, { root, label = '' } = {}) {
 }
 
 /**
- * One server called, `count` configured and started (all raw-echo; the others stay idle). Memory is
- * taken around the start: this process's RSS and heap after full GCs, and the upstreams' own RSS.
+ * Settles after `count` upstreams started (they keep compiling and collecting for a while), then takes
+ * memory: this process's heap and RSS against `before`, and the children's RSS.
  */
-function switchboardScale(name, which) {
+async function afterStart({ settle }, count, before, t0) {
+  const startMs = performance.now() - t0;
+  // Measure with idle servers, not the tail of their start-up (JIT and GC in N fresh processes).
+  const quietMs = await childrenQuiet({ deadlineMs: 60_000 });
+  await settle();
+  const after = process.memoryUsage();
+  const kids = childrenRss();
   return {
-    name,
-    scenario: 'scale',
-    pair: 'scale',
+    servers: count,
+    startMs,
+    quietMs,
+    // This process also holds the harness: a rough figure; the memory rows are the clean one.
+    hostRssPerServerMB: (after.rss - before.rss) / count / 2 ** 20,
+    hostHeapPerServerKB: (after.heapUsed - before.heapUsed) / count / 1024,
+    upstreamProcesses: kids?.count ?? null,
+    upstreamRssMB: kids?.rssMB ?? null,
+  };
+}
+
+/**
+ * A 1 vs N row: `start(count, prepared)` opens the handle with `count` upstreams; what `prepare()`
+ * loads comes before the memory is taken. All four rows run back to back in a round; `ref` is the row
+ * this one is compared to.
+ */
+const scaleRow = (name, which, ref, { transport, client, prepare, start }) => ({
+  name,
+  scenario: 'scale',
+  pair: 'scale',
+  ref,
+  transport,
+  client,
+  needs: 'root',
+  setupTimeoutMs: which === 'many' ? 300_000 : undefined,
+  closeTimeoutMs: which === 'many' ? 60_000 : undefined,
+  settleAfterMs: which === 'many' ? 1_000 : undefined, // let the kernel reap N processes
+  async setup(ctx) {
+    const count = which === 'many' ? ctx.cfg.scaleServers : 1;
+    const prepared = await prepare?.();
+    await ctx.settle();
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    const handle = await start(count, prepared);
+    const info = await afterStart(ctx, count, before, t0);
+    return { ...handle, info: () => info };
+  },
+});
+
+/** One server called while `count` are configured and started (all raw-echo; the others stay idle). */
+const switchboardScale = (name, which) =>
+  scaleRow(name, which, 'switchboard-inline-1-configured', {
     transport: 'in-process -> stdio (raw-echo)',
     client: 'switchboard',
-    needs: 'root',
-    setupTimeoutMs: which === 'many' ? 240_000 : undefined,
-    closeTimeoutMs: which === 'many' ? 60_000 : undefined,
-    settleAfterMs: which === 'many' ? 1_000 : undefined, // let the kernel reap N processes
-    async setup({ cfg, settle }) {
-      const count = which === 'many' ? cfg.scaleServers : 1;
-      const Switchboard = await loadSwitchboard(); // loaded before the memory is taken
-      await settle();
-      const before = process.memoryUsage();
-      const t0 = performance.now();
-      // 256 processes starting at once on 2 cores take far longer than one: no start-up deadline bites.
-      const h = await openSwitchboard({
+    prepare: () => loadSwitchboard(),
+    // N processes starting at once on 2 cores take far longer than one: no start-up deadline bites.
+    start: (count, Switchboard) =>
+      openSwitchboard({
         Switchboard,
         count,
         isolation: 'inline',
         extra: { startTimeoutMs: 200_000 },
         pick: () => 's0',
-      });
-      const startMs = performance.now() - t0;
-      await settle();
-      const after = process.memoryUsage();
-      const kids = childrenRss();
-      const info = {
-        servers: count,
-        startMs,
-        // This process, which also holds the harness: a rough figure; the memory rows are the clean one.
-        hostRssPerServerMB: (after.rss - before.rss) / count / 2 ** 20,
-        hostHeapPerServerKB: (after.heapUsed - before.heapUsed) / count / 1024,
-        upstreamProcesses: kids?.count ?? null,
-        upstreamRssMB: kids?.rssMB ?? null,
-      };
-      return { ...h, info: () => info };
+      }),
+  });
+
+/**
+ * The control: the floor client calling one raw-echo while N-1 more raw-echo processes idle beside it,
+ * started by this process but never called. What N idle processes cost the machine, with no router.
+ */
+const floorScale = (name, which) =>
+  scaleRow(name, which, 'floor-1-upstream', {
+    transport: 'stdio (raw-echo), N-1 idle beside',
+    client: 'raw-ndjson',
+    async start(count) {
+      const idle = await Promise.all(
+        Array.from({ length: count - 1 }, () => startFloorClient({ args: [RAW_ECHO], timeoutMs: 200_000 })),
+      );
+      const floor = await startFloorClient({ args: [RAW_ECHO] });
+      return { call: floor.call, close: () => Promise.all([floor, ...idle].map((c) => c.close())) };
     },
-  };
-}
+  });
 
 /** Memory per upstream, from a fresh process (lib/memory-probe.mjs). */
 function memoryRow(name, isolation) {
@@ -547,6 +586,8 @@ export const contenders = [
   // Routing cost against the number of configured servers.
   switchboardScale('switchboard-inline-1-configured', 'one'),
   switchboardScale('switchboard-inline-N-configured', 'many'),
+  floorScale('floor-1-upstream', 'one'),
+  floorScale('floor-N-upstreams', 'many'),
 
   // Memory per upstream.
   memoryRow('memory-inline', 'inline'),

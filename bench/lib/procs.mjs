@@ -126,25 +126,66 @@ export async function probeHttp(url, init = {}) {
   return fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
 }
 
-/**
- * The direct children of this process and their resident memory, from /proc (Linux only; null
- * elsewhere). Upstreams spawned by the switchboard, inline or from a worker thread, are among them.
- */
-export function childrenRss() {
+/** The direct children of this process, as /proc status texts by pid (Linux only; null elsewhere). */
+function children() {
   if (!existsSync('/proc/self/status')) return null;
-  let count = 0;
-  let kB = 0;
+  const found = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let status;
     try {
-      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) === process.pid) found.set(entry, status);
     } catch {
-      continue; // gone meanwhile
+      // gone meanwhile
     }
-    if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
-    count++;
-    kB += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   }
-  return { count, rssMB: kB / 1024 };
+  return found;
+}
+
+/**
+ * The direct children of this process and their resident memory (Linux only; null elsewhere).
+ * Upstreams spawned by the switchboard, inline or from a worker thread, are among them.
+ */
+export function childrenRss() {
+  const kids = children();
+  if (!kids) return null;
+  let kB = 0;
+  for (const status of kids.values()) kB += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  return { count: kids.size, rssMB: kB / 1024 };
+}
+
+/** CPU time (user + system, clock ticks) the direct children have used so far. */
+function childrenCpuTicks(kids) {
+  let ticks = 0;
+  for (const pid of kids.keys()) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Waits until the children are idle: less than `maxCores` of a core over `windowMs`, or `deadlineMs`
+ * passes. Freshly started Node processes keep compiling and collecting for a while; many of them at
+ * once would otherwise land in the first measurement. Resolves to how long it waited (ms), or null
+ * where /proc is missing.
+ */
+export async function childrenQuiet({ windowMs = 500, maxCores = 0.05, deadlineMs = 30_000 } = {}) {
+  const kids = children();
+  if (!kids) return null;
+  const t0 = Date.now();
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  let before = childrenCpuTicks(kids);
+  while (Date.now() - t0 < deadlineMs) {
+    await sleep(windowMs);
+    const after = childrenCpuTicks(kids);
+    if (((after - before) * tickMs) / windowMs < maxCores) break;
+    before = after;
+  }
+  return Date.now() - t0;
 }

@@ -64,18 +64,22 @@ export const SECTIONS = [
   },
   {
     scenario: 'scale',
-    title: 'Routing cost against configured servers: calls to one server, 1 or N configured and started',
-    refs: { one: 'switchboard-inline-1-configured' },
+    title:
+      'Routing cost against configured servers: calls to one server, 1 or N configured and started; the floor beside N-1 idle processes as control',
+    refs: { perRowRef: true },
     columns: [
       ['contender', (r) => r.name],
+      ['client', (r) => r.client],
       ['servers', (r) => fmtInt(r.servers)],
       ['p50 µs', (r) => fmtInt(r.p50Us)],
       ['p99 µs', (r) => fmtInt(r.p99Us)],
       ['calls/s', (r) => fmtInt(r.callsPerSec)],
-      ['p50 / 1 server', (r) => fmtRatio(r.ratios.p50ToOne)],
-      ['calls/s / 1 server', (r) => fmtRatio(r.ratios.throughputToOne)],
+      ['p50 / its 1-row', (r) => fmtRatio(r.ratios.p50ToOne)],
+      ['calls/s / its 1-row', (r) => fmtRatio(r.ratios.throughputToOne)],
       ['start s', (r) => fmtNum(1)(r.startMs / 1000)],
-      ['host heap KB / server', (r) => fmtInt(r.hostHeapPerServerKB)],
+      ['idle after s', (r) => fmtNum(1)(r.quietMs / 1000)],
+      // Over one server, the start-up's own garbage outweighs it: shown for N only.
+      ['host heap KB / server', (r) => (r.servers > 1 ? fmtInt(r.hostHeapPerServerKB) : '-')],
       ['upstreams RSS MB', (r) => fmtInt(r.upstreamRssMB)],
     ],
     panels: [

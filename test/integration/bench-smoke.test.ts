@@ -28,6 +28,8 @@ const ROOT_ONLY = [
   'switchboard-thread-fanout',
   'switchboard-inline-1-configured',
   'switchboard-inline-N-configured',
+  'floor-1-upstream',
+  'floor-N-upstreams',
   'memory-inline',
   'memory-thread',
 ];
@@ -66,7 +68,7 @@ interface Row {
 }
 interface Report {
   config: { smoke: boolean; fanoutServers: number; scaleServers: number; memoryUpstreams: number };
-  summary: { scalePairedRounds: { p50Ratio: number; throughputRatio: number }[] };
+  summary: { scalePairedRounds: Record<string, { p50Ratio: number; throughputRatio: number }[]> };
   results: Row[];
 }
 
@@ -147,13 +149,20 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
     for (const name of ['floor-fanout', 'sdk2-fanout', 'switchboard-inline-fanout']) {
       assert.equal(rows.get(name)!.servers, report.config.fanoutServers, name);
     }
-    assert.equal(rows.get('switchboard-inline-1-configured')!.servers, 1);
-    assert.equal(rows.get('switchboard-inline-N-configured')!.servers, report.config.scaleServers);
-    const one = rows.get('switchboard-inline-1-configured')!;
-    const many = rows.get('switchboard-inline-N-configured')!;
-    assert.ok(close(many.ratios.p50ToOne, many.p50Us! / one.p50Us!));
-    assert.ok(close(many.ratios.throughputToOne, many.callsPerSec! / one.callsPerSec!));
-    assert.equal(report.summary.scalePairedRounds.length, 1);
+    // 1 vs N: each N row against its own 1 row, also round by round.
+    for (const [oneName, manyName] of [
+      ['switchboard-inline-1-configured', 'switchboard-inline-N-configured'],
+      ['floor-1-upstream', 'floor-N-upstreams'],
+    ] as const) {
+      const one = rows.get(oneName)!;
+      const many = rows.get(manyName)!;
+      assert.equal(one.servers, 1);
+      assert.equal(many.servers, report.config.scaleServers);
+      assert.deepEqual(many.ratioRefs, { one: oneName });
+      assert.ok(close(many.ratios.p50ToOne, many.p50Us! / one.p50Us!), manyName);
+      assert.ok(close(many.ratios.throughputToOne, many.callsPerSec! / one.callsPerSec!), manyName);
+      assert.equal(report.summary.scalePairedRounds[manyName]?.length, 1, manyName);
+    }
     // The gateway's slot is kept; it is skipped until the gateway exists.
     const gateway = rows.get('switchboard-gateway');
     assert.ok(gateway, 'switchboard-gateway slot missing');
