@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Benchmark harness: latency (p50/p99 at concurrency 1) and throughput (calls/s
-// at concurrency 64) of one `echo` tool call, per contender, over several
-// rounds in shuffled order; medians over rounds are reported.
+// Benchmark harness. Per contender and round: latency (p50/p99 at concurrency 1) and throughput
+// (calls/s at concurrency 64, with the latency of each call under that load) of one `echo` tool call,
+// or a measurement of its own (memory). Scenarios: one upstream, fan-out over N upstreams, one server
+// among 1 or N configured, memory per upstream. Rounds run in shuffled order; medians over rounds are
+// reported, with ratios to each scenario's reference rows from the same run.
 //
-//   node bench/run.mjs [--smoke] [--only a,b] [--rounds N] [--calls N] [--out results/name]
+//   node bench/run.mjs [--smoke] [--only a,b] [--scenarios s,t] [--rounds N] [--calls N]
+//                      [--baseline DIR] [--out results/name]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -13,9 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { contenders } from './lib/contenders.mjs';
-import { killAllPeers, SkipError } from './lib/procs.mjs';
-import { renderSvg, renderTable } from './lib/report.mjs';
+import { baselineContenders, contenders as allContenders } from './lib/contenders.mjs';
+import { median, nsToUs, pct, saturate, sequential, shuffle, withTimeout } from './lib/measure.mjs';
+import { killAllPeers, peerOptions, SkipError } from './lib/procs.mjs';
+import { renderSvg, renderTable, SECTIONS } from './lib/report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 
@@ -23,14 +27,23 @@ const { values: args } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     only: { type: 'string' },
+    scenarios: { type: 'string' },
     rounds: { type: 'string' },
     calls: { type: 'string' },
+    baseline: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+const contenders = args.baseline
+  ? [...allContenders, ...baselineContenders(resolve(args.baseline))]
+  : allContenders;
+const SCENARIO_NAMES = SECTIONS.map((s) => s.scenario);
+
 if (args.help) {
-  console.log(`usage: node bench/run.mjs [--smoke] [--only name,name] [--rounds N] [--calls N] [--out results/NAME]
+  console.log(`usage: node bench/run.mjs [--smoke] [--only name,name] [--scenarios ${SCENARIO_NAMES.join(',')}]
+                         [--rounds N] [--calls N] [--baseline DIR] [--out results/NAME]
 contenders: ${contenders.map((c) => c.name).join(', ')}`);
   process.exit(0);
 }
@@ -40,46 +53,68 @@ const positiveInt = (v, name) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${v}`);
   return n;
 };
+const list = (v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const PROFILES = {
   full: {
     rounds: 3,
-    warmupCalls: 300,
+    // Steady state: the switchboard paths take ~2,500 calls to be optimized (the floor ~1,000).
+    warmupCalls: 5000, // ...or fewer, if latencyCapMs runs out first
     calls: 2000, // latency samples per round (c=1)
     latencyCapMs: 3000, // ...or fewer, if this runs out first
     concurrency: 64,
     throughputWarmupMs: 300,
     throughputMs: 1500, // measured window at c=64
     throughputCapCalls: 400_000,
-    setupTimeoutMs: 20_000,
-    closeTimeoutMs: 8_000,
-    watchdogMs: 9 * 60_000,
+    fanoutServers: 16,
+    scaleServers: 256,
+    memoryUpstreams: 16,
+    settleMs: 150,
+    setupTimeoutMs: 30_000,
+    closeTimeoutMs: 15_000,
+    peerTermGraceMs: 3_000,
+    measureTimeoutMs: 120_000,
+    watchdogMs: 10 * 60_000, // plus watchdogPerRoundMs for each round
+    watchdogPerRoundMs: 5 * 60_000,
+    lanes: 1, // contenders measured at a time
   },
   smoke: {
     rounds: 1,
-    warmupCalls: 20,
-    calls: 100,
-    latencyCapMs: 2000,
-    concurrency: 64,
-    throughputWarmupMs: 50,
-    throughputMs: 200,
+    warmupCalls: 5,
+    calls: 30,
+    latencyCapMs: 1000,
+    concurrency: 16, // the HTTP peers answer in 100+ ms at 64: draining that would cost more than it proves
+    throughputWarmupMs: 20,
+    throughputMs: 100,
     throughputCapCalls: 5000,
-    setupTimeoutMs: 10_000,
+    fanoutServers: 3,
+    scaleServers: 4,
+    memoryUpstreams: 2,
+    settleMs: 10,
+    setupTimeoutMs: 15_000,
     closeTimeoutMs: 5_000,
-    watchdogMs: 60_000,
+    peerTermGraceMs: 250, // supergateway takes over a second to exit on SIGTERM
+    measureTimeoutMs: 20_000,
+    watchdogMs: 90_000,
+    watchdogPerRoundMs: 0,
+    // Two contenders at a time: the smoke proves the plumbing, its figures mean nothing.
+    lanes: 2,
   },
 };
 const cfg = { ...(args.smoke ? PROFILES.smoke : PROFILES.full) };
 if (args.rounds) cfg.rounds = positiveInt(args.rounds, 'rounds');
 if (args.calls) cfg.calls = positiveInt(args.calls, 'calls');
+cfg.watchdogMs += cfg.watchdogPerRoundMs * cfg.rounds;
+peerOptions.termGraceMs = cfg.peerTermGraceMs;
 const outBase = resolve(BENCH, args.out ?? (args.smoke ? 'results/smoke' : 'results/latest'));
 
 let selected = contenders;
 if (args.only) {
-  const names = args.only
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const names = list(args.only);
   const unknown = names.filter((n) => !contenders.some((c) => c.name === n));
   if (unknown.length > 0) {
     console.error(
@@ -87,9 +122,16 @@ if (args.only) {
     );
     process.exit(2);
   }
-  selected = contenders.filter((c) => names.includes(c.name));
-} else if (args.smoke) {
-  selected = contenders.filter((c) => c.smoke);
+  selected = selected.filter((c) => names.includes(c.name));
+}
+if (args.scenarios) {
+  const names = list(args.scenarios);
+  const unknown = names.filter((n) => !SCENARIO_NAMES.includes(n));
+  if (unknown.length > 0) {
+    console.error(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${SCENARIO_NAMES.join(', ')}`);
+    process.exit(2);
+  }
+  selected = selected.filter((c) => names.includes(c.scenario));
 }
 
 // Whatever happens, the harness ends by itself and takes its children with it.
@@ -105,7 +147,7 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 // Process warnings are shown once per kind and contender, and counted in the
 // report (the SDK 2.x HTTP transports trip MaxListenersExceededWarning at c=64:
 // one long-lived AbortSignal gets a listener per fetch on Node 20).
-let current = '(harness)';
+let current = cfg.lanes === 1 ? '(harness)' : '(lanes)';
 const warnings = new Map();
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
@@ -122,84 +164,71 @@ process.on('warning', (w) => {
 // teardown do not land in the next one's samples.
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
-async function settle() {
+async function settle(ms = cfg.settleMs) {
   gc();
-  await sleep(args.smoke ? 10 : 150);
+  await sleep(ms);
+  gc();
 }
-
-// ------------------------------------------------------------ timing ----
-
-const now = process.hrtime.bigint;
-const nsToUs = (ns) => Number(ns) / 1000;
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-let nonceSeq = 0;
-async function checkedCall(handle) {
-  const sent = `n${++nonceSeq}`;
-  const got = await handle.call(sent);
-  if (got !== sent) throw new Error(`nonce mismatch: sent ${sent}, got ${JSON.stringify(got)}`);
-}
-
-/** Sequential calls: up to `count`, stopping early once `capMs` has elapsed. Returns sorted ns samples. */
-async function sequential(handle, count, capMs) {
-  const samples = [];
-  const end = now() + BigInt(capMs) * 1_000_000n;
-  for (let i = 0; i < count; i++) {
-    const t0 = now();
-    await checkedCall(handle);
-    const t1 = now();
-    samples.push(t1 - t0);
-    if (t1 > end) break;
-  }
-  return samples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** `concurrency` workers calling back to back for `windowMs` (or `capCalls` in total). */
-async function saturate(handle, concurrency, windowMs, capCalls) {
-  let stop = false;
-  let issued = 0;
-  let done = 0;
-  const timer = setTimeout(() => {
-    stop = true;
-  }, windowMs);
-  const worker = async () => {
-    while (!stop && issued < capCalls) {
-      issued++;
-      await checkedCall(handle);
-      done++;
-    }
-  };
-  const t0 = now();
-  try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  } finally {
-    clearTimeout(timer);
-    stop = true;
-  }
-  const seconds = Number(now() - t0) / 1e9;
-  return { calls: done, seconds, callsPerSec: done / seconds };
-}
-
-const pct = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+const ctx = { cfg, settle, gc };
 
 // ------------------------------------------------------------ rounds ----
 
+async function measured(c, handle) {
+  const seqBudget = (calls) => cfg.latencyCapMs + 5_000 + calls; // generous, but bounded
+  await withTimeout(sequential(handle, cfg.warmupCalls, cfg.latencyCapMs), seqBudget(0), 'warmup');
+  const samples = await withTimeout(
+    sequential(handle, cfg.calls, cfg.latencyCapMs),
+    seqBudget(cfg.calls),
+    'latency run',
+  );
+  const satBudget = (ms) => ms + 10_000;
+  await withTimeout(
+    saturate(handle, cfg.concurrency, cfg.throughputWarmupMs, cfg.throughputCapCalls),
+    satBudget(cfg.throughputWarmupMs),
+    'throughput warmup',
+  );
+  const tp = await withTimeout(
+    saturate(handle, cfg.concurrency, cfg.throughputMs, cfg.throughputCapCalls),
+    satBudget(cfg.throughputMs),
+    'throughput run',
+  );
+  return {
+    ...handle.info?.(),
+    latencyCalls: samples.length,
+    p50Us: nsToUs(pct(samples, 50)),
+    p99Us: nsToUs(pct(samples, 99)),
+    meanUs: nsToUs(samples.reduce((a, b) => a + b, 0n)) / samples.length,
+    throughputCalls: tp.calls,
+    throughputSeconds: tp.seconds,
+    callsPerSec: tp.callsPerSec,
+    loadedP50Us: pct(tp.loadedUs, 50),
+    loadedP99Us: pct(tp.loadedUs, 99),
+  };
+}
+
 async function runOnce(c) {
-  const t0 = now();
+  const failure = (err) =>
+    err instanceof SkipError
+      ? { status: 'skipped', reason: err.message }
+      : { status: 'error', reason: err.message };
+  if (c.measure) {
+    try {
+      const timeoutMs = cfg.measureTimeoutMs;
+      const res = await withTimeout(
+        Promise.resolve().then(() => c.measure({ ...ctx, timeoutMs })),
+        timeoutMs + 5_000,
+        'measurement',
+      );
+      return { status: 'ok', ...res };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+  const t0 = process.hrtime.bigint();
   let handle;
-  const setup = Promise.resolve().then(() => c.setup());
+  const setup = Promise.resolve().then(() => c.setup(ctx));
   try {
-    handle = await withTimeout(setup, cfg.setupTimeoutMs, 'setup');
+    handle = await withTimeout(setup, c.setupTimeoutMs ?? cfg.setupTimeoutMs, 'setup');
   } catch (err) {
     // A setup that finishes after its timeout is closed when it does.
     setup
@@ -208,66 +237,46 @@ async function runOnce(c) {
         () => {},
       )
       .catch(() => {});
-    return err instanceof SkipError
-      ? { status: 'skipped', reason: err.message }
-      : { status: 'error', reason: err.message };
+    return failure(err);
   }
-  const setupMs = Number(now() - t0) / 1e6;
+  const setupMs = nsToUs(process.hrtime.bigint() - t0) / 1000;
   try {
-    const seqBudget = (calls) => cfg.latencyCapMs + 5_000 + calls; // generous, but bounded
-    await withTimeout(sequential(handle, cfg.warmupCalls, cfg.latencyCapMs), seqBudget(0), 'warmup');
-    const samples = await withTimeout(
-      sequential(handle, cfg.calls, cfg.latencyCapMs),
-      seqBudget(cfg.calls),
-      'latency run',
-    );
-    const satBudget = (ms) => ms + 10_000;
-    await withTimeout(
-      saturate(handle, cfg.concurrency, cfg.throughputWarmupMs, cfg.throughputCapCalls),
-      satBudget(cfg.throughputWarmupMs),
-      'throughput warmup',
-    );
-    const tp = await withTimeout(
-      saturate(handle, cfg.concurrency, cfg.throughputMs, cfg.throughputCapCalls),
-      satBudget(cfg.throughputMs),
-      'throughput run',
-    );
-    return {
-      status: 'ok',
-      setupMs,
-      latencyCalls: samples.length,
-      p50Us: nsToUs(pct(samples, 50)),
-      p99Us: nsToUs(pct(samples, 99)),
-      meanUs: nsToUs(samples.reduce((a, b) => a + b, 0n)) / samples.length,
-      throughputCalls: tp.calls,
-      throughputSeconds: tp.seconds,
-      callsPerSec: tp.callsPerSec,
-    };
+    return { status: 'ok', setupMs, ...(await measured(c, handle)) };
   } catch (err) {
     return { status: 'error', reason: err.message };
   } finally {
     await withTimeout(
       Promise.resolve().then(() => handle.close()),
-      cfg.closeTimeoutMs,
+      c.closeTimeoutMs ?? cfg.closeTimeoutMs,
       'close',
     ).catch((err) => log(`  ${c.name}: close failed: ${err.message}`));
   }
 }
 
-function shuffle(list) {
-  const a = [...list];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
+/** Shuffled units: a contender alone, or the contenders of one `pair`, adjacent and in random order. */
+function roundOrder(cs) {
+  const units = [];
+  const pairs = new Map();
+  for (const c of cs) {
+    if (!c.pair) units.push([c]);
+    else if (pairs.has(c.pair)) pairs.get(c.pair).push(c);
+    else {
+      const unit = [c];
+      pairs.set(c.pair, unit);
+      units.push(unit);
+    }
   }
-  return a;
+  return shuffle(units).flatMap((u) => shuffle(u));
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? null : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+function describe(res) {
+  if (res.status !== 'ok') return `${res.status}: ${res.reason}`;
+  if (res.rssPerUpstreamMB !== undefined) {
+    return `${res.upstreams} upstreams: ${res.rssPerUpstreamMB.toFixed(2)} MB RSS, ${res.heapPerUpstreamKB.toFixed(0)} KB heap per upstream`;
+  }
+  const servers = res.servers ? `${res.servers} servers: ` : '';
+  return `${servers}p50 ${res.p50Us.toFixed(0)} µs, p99 ${res.p99Us.toFixed(0)} µs, ${res.callsPerSec.toFixed(0)} calls/s (p50 ${res.loadedP50Us.toFixed(0)} µs @${cfg.concurrency})`;
+}
 
 const perRound = new Map(selected.map((c) => [c.name, []]));
 const loadAtStart = os.loadavg();
@@ -275,24 +284,28 @@ const orders = [];
 const started = Date.now();
 log(
   `bench: ${selected.length} contender(s), ${cfg.rounds} round(s), ${cfg.calls} latency calls, ` +
-    `${cfg.throughputMs} ms at concurrency ${cfg.concurrency}${args.smoke ? ' (smoke)' : ''}`,
+    `${cfg.throughputMs} ms at concurrency ${cfg.concurrency}; fan-out over ${cfg.fanoutServers}, ` +
+    `1 vs ${cfg.scaleServers} configured, memory of ${cfg.memoryUpstreams} upstreams${args.smoke ? ' (smoke)' : ''}`,
 );
 for (let round = 1; round <= cfg.rounds; round++) {
-  // A contender skipped once (library not built, not written yet) stays skipped.
-  const order = shuffle(selected.filter((c) => perRound.get(c.name)[0]?.status !== 'skipped'));
+  // A contender skipped once (library not built, bench deps missing, not written yet) stays skipped.
+  const order = roundOrder(selected.filter((c) => perRound.get(c.name)[0]?.status !== 'skipped'));
   orders.push(order.map((c) => c.name));
-  for (const c of order) {
-    await settle();
-    current = c.name;
-    const res = await runOnce(c);
-    current = '(harness)';
-    perRound.get(c.name).push({ round, ...res });
-    const what =
-      res.status === 'ok'
-        ? `p50 ${res.p50Us.toFixed(0)} µs, p99 ${res.p99Us.toFixed(0)} µs, ${res.callsPerSec.toFixed(0)} calls/s`
-        : `${res.status}: ${res.reason}`;
-    log(`  round ${round}/${cfg.rounds}  ${c.name.padEnd(26)} ${what}`);
-  }
+  const queue = [...order];
+  const lane = async () => {
+    for (let c = queue.shift(); c; c = queue.shift()) {
+      await settle();
+      if (cfg.lanes === 1) current = c.name;
+      const t0 = performance.now();
+      const res = await runOnce(c);
+      const elapsedS = (performance.now() - t0) / 1000;
+      if (cfg.lanes === 1) current = '(harness)';
+      perRound.get(c.name).push({ round, ...res, elapsedS });
+      log(`  round ${round}/${cfg.rounds}  ${c.name.padEnd(34)} ${describe(res)} [${elapsedS.toFixed(1)} s]`);
+      if (c.settleAfterMs) await sleep(c.settleAfterMs);
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.lanes }, lane));
 }
 
 // ----------------------------------------------------------- summary ----
@@ -300,35 +313,124 @@ for (let round = 1; round <= cfg.rounds; round++) {
 const rows = selected.map((c) => {
   const runs = perRound.get(c.name);
   const ok = runs.filter((r) => r.status === 'ok');
-  const base = { name: c.name, transport: c.transport, client: c.client, rounds: runs };
+  const base = {
+    name: c.name,
+    scenario: c.scenario,
+    ...(c.ref && { ref: c.ref }),
+    needs: c.needs,
+    transport: c.transport,
+    client: c.client,
+    rounds: runs,
+  };
   if (ok.length === 0) {
     const last = runs.at(-1);
     return { ...base, status: last.status, reason: last.reason, ratios: {} };
   }
-  const failed = runs.filter((r) => r.status !== 'ok');
+  // Every figure of a row is the median of that figure over its successful rounds.
+  const medians = {};
+  for (const key of Object.keys(ok[0])) {
+    if (key !== 'round' && typeof ok[0][key] === 'number') medians[key] = median(ok.map((r) => r[key]));
+  }
   return {
     ...base,
     status: 'ok',
     roundsOk: ok.length,
-    failedRounds: failed.map((r) => ({ round: r.round, reason: r.reason })),
-    p50Us: median(ok.map((r) => r.p50Us)),
-    p99Us: median(ok.map((r) => r.p99Us)),
-    callsPerSec: median(ok.map((r) => r.callsPerSec)),
+    failedRounds: runs.filter((r) => r.status !== 'ok').map((r) => ({ round: r.round, reason: r.reason })),
+    ...medians,
     ratios: {},
   };
 });
 const byName = new Map(rows.map((r) => [r.name, r]));
-const floor = byName.get('floor');
-const sdk2 = byName.get('sdk2-stdio');
-const okRef = (r) => (r?.status === 'ok' ? r : null);
-for (const r of rows) {
-  if (r.status !== 'ok') continue;
-  r.ratios = {
-    p50ToFloor: okRef(floor) ? r.p50Us / floor.p50Us : null,
-    throughputToFloor: okRef(floor) ? r.callsPerSec / floor.callsPerSec : null,
-    p50ToSdk2Stdio: okRef(sdk2) ? r.p50Us / sdk2.p50Us : null,
-  };
+const okRow = (name) => (byName.get(name)?.status === 'ok' ? byName.get(name) : null);
+const ratio = (a, b) => (a !== undefined && b ? a / b : null);
+
+for (const section of SECTIONS) {
+  const { floor, sdk, perRowRef } = section.refs;
+  for (const r of rows) {
+    if (r.scenario !== section.scenario || r.status !== 'ok') continue;
+    if (floor || sdk) {
+      const f = okRow(floor);
+      const s = okRow(sdk);
+      r.ratios = {
+        p50ToFloor: ratio(r.p50Us, f?.p50Us),
+        throughputToFloor: ratio(r.callsPerSec, f?.callsPerSec),
+        loadedP50ToFloor: ratio(r.loadedP50Us, f?.loadedP50Us),
+        p50ToSdk: ratio(r.p50Us, s?.p50Us),
+        throughputToSdk: ratio(r.callsPerSec, s?.callsPerSec),
+      };
+      r.ratioRefs = { floor, sdk };
+    }
+    if (perRowRef && r.ref) {
+      const o = okRow(r.ref);
+      r.ratios = { p50ToOne: ratio(r.p50Us, o?.p50Us), throughputToOne: ratio(r.callsPerSec, o?.callsPerSec) };
+      r.ratioRefs = { one: r.ref };
+    }
+  }
 }
+
+// 1 vs N: the rows of a pair ran back to back in every round, so each round gives its own ratio too.
+const pairedRounds = {};
+for (const c of selected) {
+  if (c.scenario !== 'scale' || !c.ref || c.ref === c.name || !perRound.has(c.ref)) continue;
+  pairedRounds[c.name] = [];
+  for (const b of perRound.get(c.name)) {
+    const a = perRound.get(c.ref).find((r) => r.round === b.round);
+    if (b.status === 'ok' && a?.status === 'ok') {
+      pairedRounds[c.name].push({
+        round: b.round,
+        p50Ratio: b.p50Us / a.p50Us,
+        throughputRatio: b.callsPerSec / a.callsPerSec,
+      });
+    }
+  }
+}
+const pairedMedian = (name, key) => median((pairedRounds[name] ?? []).map((p) => p[key]));
+// The switchboard's ratio over the floor's, round by round: what N servers cost the router itself,
+// with what N idle processes cost the machine taken out.
+const netRounds = (pairedRounds['switchboard-inline-N-configured'] ?? []).flatMap((sw) => {
+  const fl = (pairedRounds['floor-N-upstreams'] ?? []).find((f) => f.round === sw.round);
+  return fl
+    ? [{ p50: sw.p50Ratio / fl.p50Ratio, throughput: sw.throughputRatio / fl.throughputRatio }]
+    : [];
+});
+
+const figure = (name, key) => okRow(name)?.[key] ?? null;
+const target = (value, limit, better) => ({
+  value,
+  target: limit,
+  met: value === null ? null : better === 'lower' ? value <= limit : value >= limit,
+});
+const summary = {
+  targets: {
+    inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
+    inlineThroughputToFloor: target(
+      figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
+      0.8,
+      'higher',
+    ),
+    scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
+    scaleThroughputManyToOne: target(
+      pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
+      0.9,
+      'higher',
+    ),
+    inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
+  },
+  scalePairedRounds: pairedRounds,
+  scale: {
+    floorP50ManyToOne: pairedMedian('floor-N-upstreams', 'p50Ratio'),
+    floorThroughputManyToOne: pairedMedian('floor-N-upstreams', 'throughputRatio'),
+    netP50: median(netRounds.map((n) => n.p50)),
+    netThroughput: median(netRounds.map((n) => n.throughput)),
+  },
+  thread: {
+    extraP50Us:
+      figure('switchboard-thread', 'p50Us') !== null && figure('switchboard-inline', 'p50Us') !== null
+        ? figure('switchboard-thread', 'p50Us') - figure('switchboard-inline', 'p50Us')
+        : null,
+    rssPerUpstreamMB: figure('memory-thread', 'rssPerUpstreamMB'),
+  },
+};
 
 const require = createRequire(import.meta.url);
 const versionOf = (pkg) => {
@@ -366,13 +468,22 @@ const versions = Object.fromEntries(
 const report = {
   machine,
   versions,
-  config: { ...cfg, smoke: args.smoke, only: args.only ?? null },
+  config: {
+    ...cfg,
+    smoke: args.smoke,
+    only: args.only ?? null,
+    scenarios: args.scenarios ?? null,
+    baseline: args.baseline ? resolve(args.baseline) : null,
+  },
   durationSeconds: (Date.now() - started) / 1000,
   orders,
   warnings: [...warnings.values()],
   notes: {
     latency: 'p50/p99 of sequential calls at concurrency 1 (per round), median over rounds',
-    throughput: `completed calls per second with ${cfg.concurrency} callers in flight for ${cfg.throughputMs} ms, median over rounds`,
+    throughput: `completed calls per second with ${cfg.concurrency} callers in flight for ${cfg.throughputMs} ms, median over rounds; loadedP50Us/loadedP99Us: latency of those calls`,
+    fanout: `${cfg.concurrency} callers in one process, call i to upstream i mod ${cfg.fanoutServers}; ratios against floor-fanout and sdk2-fanout`,
+    scale: `calls to one raw-echo server while 1 or ${cfg.scaleServers} are configured and started in the switchboard, and the floor client with 0 or ${cfg.scaleServers - 1} idle raw-echo processes beside it (the machine's share); the four run back to back in each round (summary.scalePairedRounds); summary.scale.net* = switchboard ratio / floor ratio per round, median`,
+    memory: `RSS and heap of a fresh host process after starting ${cfg.memoryUpstreams} upstreams (one call each, full GCs), per upstream; upstream processes not included`,
     clients: {
       'raw-ndjson': 'floor client: raw NDJSON JSON-RPC over the child pipe, no MCP library',
       sdk1: '@modelcontextprotocol/sdk 1.x Client',
@@ -381,24 +492,42 @@ const report = {
       switchboard: 'Switchboard#callTool from the built library',
     },
   },
+  summary,
   results: rows,
 };
 
+const sections = SECTIONS.map((s) => ({ ...s, rows: rows.filter((r) => r.scenario === s.scenario) }));
 mkdirSync(dirname(outBase), { recursive: true });
 writeFileSync(`${outBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(
   `${outBase}.svg`,
-  renderSvg(rows, {
+  renderSvg(sections, {
     title: `mcp-switchboard bench: one echo tools/call${args.smoke ? ' (smoke)' : ''}`,
     subtitle: `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s)`,
   }),
 );
 
-console.log(renderTable(rows));
+for (const s of sections) {
+  if (s.rows.length === 0) continue;
+  console.log(`\n${s.title}\n${renderTable(s.rows, s.columns)}`);
+}
+const fmtN = (v, digits = 2) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+const fmt = (t, digits = 2) => fmtN(t.value, digits);
+const verdict = (t) => (t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met');
+const T = summary.targets;
+console.log(
+  `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${verdict(T.inlineP50ToFloor)}), ` +
+    `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 0.8: ${verdict(T.inlineThroughputToFloor)}),` +
+    `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${verdict(T.scaleP50ManyToOne)}), ` +
+    `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${verdict(T.scaleThroughputManyToOne)}) [median of per-round pairs];` +
+    `\n    the floor beside ${cfg.scaleServers - 1} idle processes: p50 ${fmtN(summary.scale.floorP50ManyToOne)}x, calls/s ${fmtN(summary.scale.floorThroughputManyToOne)}x;` +
+    ` net of that: p50 ${fmtN(summary.scale.netP50)}x, calls/s ${fmtN(summary.scale.netThroughput)}x,` +
+    `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${verdict(T.inlineRssPerUpstreamMB)})`,
+);
 console.log(
   `\nclient: raw-ndjson = floor client, no MCP library; sdk1/sdk2 = MCP SDK Client; undici-raw = raw JSON-RPC over a` +
     `\nkeep-alive undici Pool; switchboard = Switchboard#callTool. p50/p99 at concurrency 1, calls/s at concurrency ${cfg.concurrency};` +
-    `\nratios: p50 / floor (lower is better, >= 1), calls/s / floor (higher is better), p50 / sdk2-stdio.` +
+    `\nratios against the section's reference rows (floor / sdk2: floor and sdk2-stdio, or floor-fanout and sdk2-fanout).` +
     `\n${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; ${cfg.rounds} round(s) in ${report.durationSeconds.toFixed(1)} s` +
     `\nwrote ${relative(process.cwd(), outBase)}.{json,svg}`,
 );
@@ -406,6 +535,13 @@ console.log(
 // Smoke is a test: every contender that ran must have passed. A full run only
 // needs the floor, without which no ratio means anything.
 const failed = rows.filter((r) => r.status === 'error');
-const exitCode = args.smoke ? (failed.length > 0 ? 1 : 0) : floor && floor.status !== 'ok' ? 1 : 0;
+const floorRow = byName.get('floor');
+const exitCode = args.smoke
+  ? failed.length > 0
+    ? 1
+    : 0
+  : floorRow && floorRow.status !== 'ok'
+    ? 1
+    : 0;
 killAllPeers();
 process.exit(exitCode);

@@ -1,11 +1,18 @@
 // The contenders. Each one is
-//   { name, transport, client, smoke?, setup(): Promise<{ call(nonce): Promise<string>, close(): Promise<void> }> }
-// `call` returns the nonce that came back; the harness checks it against the one sent.
-// `transport` is the path a call takes; `client` is what drove the row.
+//   { name, scenario, transport, client, needs, setup(ctx) }   (measured by the harness: latency, throughput)
+//   { name, scenario, transport, client, needs, measure(ctx) } (measures itself: the memory rows)
+// `setup` resolves to { call(nonce): Promise<string>, close(): Promise<void>, info?(): object }: `call`
+// returns the nonce that came back and the harness checks it against the one sent; `info` adds figures
+// of the contender's own (servers, memory) to the round's result.
+// `scenario`: `single` (one upstream), `fanout` (many upstreams, one caller process), `scale` (calls to
+// one of 1 or N configured servers), `memory`. `needs`: `root` contenders run on the root package's
+// dependencies alone; `bench` ones need bench/node_modules and are skipped, with the command to
+// install it, when that is missing.
 // A setup that throws SkipError is reported as skipped, any other throw as an error row.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   Client as Client2,
@@ -13,20 +20,64 @@ import {
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioClientTransport2 } from '@modelcontextprotocol/client/stdio';
-import { Client as Client1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport as StdioClientTransport1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startFloorClient } from './floor-client.mjs';
-import { freePort, makeTempDir, probeHttp, SkipError, startPeer, waitUntil } from './procs.mjs';
-import { rawSseClient, rawStreamableClient } from './raw-http.mjs';
+import {
+  childrenQuiet,
+  childrenRss,
+  freePort,
+  makeTempDir,
+  probeHttp,
+  SkipError,
+  startPeer,
+  waitUntil,
+} from './procs.mjs';
+import { RAW_ECHO, rawEchoServers } from './switchboard-config.mjs';
 
 const BENCH = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO = resolve(BENCH, '..');
+const BENCH_MODULES = join(BENCH, 'node_modules') + sep;
 const NODE = process.execPath;
-const RAW_ECHO = join(BENCH, 'servers', 'raw-echo.mjs');
 const SDK_ECHO = join(BENCH, 'servers', 'sdk-echo.mjs');
 const FORCE_LOOPBACK = join(BENCH, 'lib', 'force-loopback.cjs');
-const require = createRequire(import.meta.url);
-const binOf = (pkg, rel) => join(dirname(require.resolve(`${pkg}/package.json`)), rel);
+const MEMORY_PROBE = join(BENCH, 'lib', 'memory-probe.mjs');
+
+export const INSTALL_BENCH_DEPS = 'npm --prefix bench ci --no-audit --no-fund';
+
+// ------------------------------------------------------- bench deps ----
+// SDK 1.x, undici and the peers come from bench/node_modules only: the root's node_modules may hold
+// other versions of some of them (through devDependencies), and the rows must say what they ran.
+
+const benchRequire = createRequire(join(BENCH, 'package.json'));
+
+function fromBench(spec, resolveIt) {
+  let path;
+  try {
+    path = resolveIt(spec);
+  } catch {}
+  if (!path?.startsWith(BENCH_MODULES)) {
+    throw new SkipError(`needs the bench's own dependencies (${spec}); install them: ${INSTALL_BENCH_DEPS}`);
+  }
+  return path;
+}
+const resolveEsm = (spec) => fileURLToPath(import.meta.resolve(spec));
+const benchImport = (spec) => import(pathToFileURL(fromBench(spec, resolveEsm)).href);
+const binOf = (pkg, rel) =>
+  join(dirname(fromBench(`${pkg}/package.json`, (s) => benchRequire.resolve(s))), rel);
+
+async function sdk1() {
+  const [{ Client }, { StdioClientTransport }] = await Promise.all([
+    benchImport('@modelcontextprotocol/sdk/client/index.js'),
+    benchImport('@modelcontextprotocol/sdk/client/stdio.js'),
+  ]);
+  return { Client, StdioClientTransport };
+}
+
+async function rawHttp() {
+  fromBench('undici', resolveEsm);
+  return import('./raw-http.mjs');
+}
+
+// ------------------------------------------------------------ clients ----
 
 const CLIENT_INFO = { name: 'mcp-switchboard-bench', version: '0.0.0' };
 
@@ -41,6 +92,40 @@ async function sdkClient(ClientClass, transport, { tool = 'echo' } = {}) {
   return {
     call: async (nonce) => textOf(await client.callTool({ name, arguments: { nonce } })),
     close: () => client.close(),
+  };
+}
+
+/** An SDK client of either major over its own stdio transport, spawning `server`. */
+const sdkStdio = ({ Client, StdioClientTransport }, server = RAW_ECHO) =>
+  sdkClient(Client, new StdioClientTransport({ command: NODE, args: [server] }));
+const SDK2 = { Client: Client2, StdioClientTransport: StdioClientTransport2 };
+
+/**
+ * `n` handles opened concurrently and called in turn: call i goes to handle i mod n, so 64 callers
+ * keep about 64/n calls in flight on each. If one fails to open, the others are closed.
+ */
+async function fanOut(n, open) {
+  const opened = await Promise.allSettled(Array.from({ length: n }, (_, i) => open(i)));
+  const handles = opened.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  const closeAll = async () => {
+    const failed = (await Promise.allSettled(handles.map((h) => h.close()))).find(
+      (r) => r.status === 'rejected',
+    );
+    if (failed) throw failed.reason;
+  };
+  if (handles.length < n) {
+    await closeAll().catch(() => {});
+    throw opened.find((r) => r.status === 'rejected').reason;
+  }
+  let next = 0;
+  return {
+    call(nonce) {
+      const h = handles[next];
+      next = (next + 1) % n;
+      return h.call(nonce);
+    },
+    close: closeAll,
+    info: () => ({ servers: n }),
   };
 }
 
@@ -187,47 +272,178 @@ const hubEchoTool = (list) => {
 
 // ------------------------------------------------------- switchboard ----
 // >>> SWITCHBOARD CONTENDERS — the library under test plugs in here. <<<
-// They load the built library from the repo root (`npm run build` first). The
-// brief names `dist/index.js`; the root package.json currently points `main`
-// at `dist/src/index.js`, so both are tried. Until one exists they are skipped.
-// If the Switchboard constructor/config differs, only `openSwitchboard` below
-// needs to change.
+// They load the built library (`npm run build` first) from the repo root, or from the checkout given
+// to `--baseline` for the before/after rows. Until it is built they are skipped.
 
 const SWITCHBOARD_ENTRIES = ['dist/index.js', 'dist/src/index.js'];
 
-async function loadSwitchboard() {
-  const entry = SWITCHBOARD_ENTRIES.map((rel) => join(REPO, rel)).find((p) => existsSync(p));
-  if (!entry) throw new SkipError(`library not built: none of ${SWITCHBOARD_ENTRIES.join(', ')} exists`);
+/** The built library's entry file under `root`; SkipError while it is not built. */
+export function switchboardEntry(root = REPO) {
+  const entry = SWITCHBOARD_ENTRIES.map((rel) => join(root, rel)).find((p) => existsSync(p));
+  if (!entry) {
+    throw new SkipError(`library not built under ${root}: none of ${SWITCHBOARD_ENTRIES.join(', ')} exists`);
+  }
+  return entry;
+}
+
+async function loadSwitchboard(root) {
+  const entry = switchboardEntry(root);
   const mod = await import(pathToFileURL(entry).href);
   if (typeof mod.Switchboard !== 'function') throw new Error(`${entry} has no Switchboard export`);
   return mod.Switchboard;
 }
 
 /**
- * ADAPT HERE if the library's API moves: a Switchboard with one upstream `echo`
- * = raw-echo.mjs over stdio, hosted inline or in a worker thread. maxInFlight
- * is raised to the bench's concurrency so the mailbox does not throttle the
- * c=64 run below what the other contenders get (the library default is 16).
+ * ADAPT HERE if the library's API moves: a Switchboard over `count` raw-echo servers `s0`..,
+ * hosted inline or in worker threads; `pick(i)` names the server of the i-th call.
  */
-async function openSwitchboard(Switchboard, isolation) {
-  return Switchboard.start(
-    { mcpServers: { echo: { command: NODE, args: [RAW_ECHO], isolation, maxInFlight: 64 } } },
-    { requireAll: true },
-  );
+async function openSwitchboard({ root, count, isolation, extra, pick, Switchboard }) {
+  Switchboard ??= await loadSwitchboard(root);
+  const sb = await Switchboard.start(rawEchoServers(count, isolation, extra), { requireAll: true });
+  let seq = 0;
+  return {
+    sb,
+    call: async (nonce) => textOf(await sb.callTool(pick(seq++), 'echo', { nonce })),
+    close: () => sb.close(),
+  };
 }
 
-function switchboard(name, isolation, transport) {
+function switchboard(name, isolation, { root, label = '' } = {}) {
   return {
     name,
-    transport,
+    scenario: 'single',
+    transport: `${isolation === 'inline' ? 'in-process' : 'worker thread'} -> stdio (raw-echo)${label}`,
     client: 'switchboard',
-    smoke: true,
-    async setup() {
-      const sb = await openSwitchboard(await loadSwitchboard(), isolation);
-      return {
-        call: async (nonce) => textOf(await sb.callTool('echo', 'echo', { nonce })),
-        close: async () => sb.close(),
-      };
+    needs: 'root',
+    setup: () => openSwitchboard({ root, count: 1, isolation, pick: () => 's0' }),
+  };
+}
+
+function switchboardFanOut(name, isolation, { root, label = '' } = {}) {
+  return {
+    name,
+    scenario: 'fanout',
+    transport: `${isolation === 'inline' ? 'in-process' : 'worker threads'} -> N x stdio (raw-echo)${label}`,
+    client: 'switchboard',
+    needs: 'root',
+    async setup({ cfg }) {
+      const n = cfg.fanoutServers;
+      const h = await openSwitchboard({ root, count: n, isolation, pick: (i) => `s${i % n}` });
+      return { ...h, info: () => ({ servers: n }) };
+    },
+  };
+}
+
+/**
+ * Settles after `count` upstreams started (they keep compiling and collecting for a while), then takes
+ * memory: this process's heap and RSS against `before`, and the children's RSS.
+ */
+async function afterStart({ settle }, count, before, t0) {
+  const startMs = performance.now() - t0;
+  // Measure with idle servers, not the tail of their start-up (JIT and GC in N fresh processes).
+  const quietMs = await childrenQuiet({ deadlineMs: 60_000 });
+  await settle();
+  const after = process.memoryUsage();
+  const kids = childrenRss();
+  return {
+    servers: count,
+    startMs,
+    quietMs,
+    // This process also holds the harness: a rough figure; the memory rows are the clean one.
+    hostRssPerServerMB: (after.rss - before.rss) / count / 2 ** 20,
+    hostHeapPerServerKB: (after.heapUsed - before.heapUsed) / count / 1024,
+    upstreamProcesses: kids?.count ?? null,
+    upstreamRssMB: kids?.rssMB ?? null,
+  };
+}
+
+/**
+ * A 1 vs N row: `start(count, prepared)` opens the handle with `count` upstreams; what `prepare()`
+ * loads comes before the memory is taken. All four rows run back to back in a round; `ref` is the row
+ * this one is compared to.
+ */
+const scaleRow = (name, which, ref, { transport, client, prepare, start }) => ({
+  name,
+  scenario: 'scale',
+  pair: 'scale',
+  ref,
+  transport,
+  client,
+  needs: 'root',
+  setupTimeoutMs: which === 'many' ? 300_000 : undefined,
+  closeTimeoutMs: which === 'many' ? 60_000 : undefined,
+  settleAfterMs: which === 'many' ? 1_000 : undefined, // let the kernel reap N processes
+  async setup(ctx) {
+    const count = which === 'many' ? ctx.cfg.scaleServers : 1;
+    const prepared = await prepare?.();
+    await ctx.settle();
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    const handle = await start(count, prepared);
+    const info = await afterStart(ctx, count, before, t0);
+    return { ...handle, info: () => info };
+  },
+});
+
+/** One server called while `count` are configured and started (all raw-echo; the others stay idle). */
+const switchboardScale = (name, which) =>
+  scaleRow(name, which, 'switchboard-inline-1-configured', {
+    transport: 'in-process -> stdio (raw-echo)',
+    client: 'switchboard',
+    prepare: () => loadSwitchboard(),
+    // N processes starting at once on 2 cores take far longer than one: no start-up deadline bites.
+    start: (count, Switchboard) =>
+      openSwitchboard({
+        Switchboard,
+        count,
+        isolation: 'inline',
+        extra: { startTimeoutMs: 200_000 },
+        pick: () => 's0',
+      }),
+  });
+
+/**
+ * The control: the floor client calling one raw-echo while N-1 more raw-echo processes idle beside it,
+ * started by this process but never called. What N idle processes cost the machine, with no router.
+ */
+const floorScale = (name, which) =>
+  scaleRow(name, which, 'floor-1-upstream', {
+    transport: 'stdio (raw-echo), N-1 idle beside',
+    client: 'raw-ndjson',
+    async start(count) {
+      const idle = await Promise.all(
+        Array.from({ length: count - 1 }, () => startFloorClient({ args: [RAW_ECHO], timeoutMs: 200_000 })),
+      );
+      const floor = await startFloorClient({ args: [RAW_ECHO] });
+      return { call: floor.call, close: () => Promise.all([floor, ...idle].map((c) => c.close())) };
+    },
+  });
+
+/** Memory per upstream, from a fresh process (lib/memory-probe.mjs). */
+function memoryRow(name, isolation) {
+  return {
+    name,
+    scenario: 'memory',
+    transport: `${isolation} upstreams (raw-echo)`,
+    client: 'switchboard',
+    needs: 'root',
+    measure({ cfg, timeoutMs }) {
+      const args = [
+        '--expose-gc',
+        MEMORY_PROBE,
+        '--lib',
+        switchboardEntry(),
+        '--isolation',
+        isolation,
+        '--upstreams',
+        String(cfg.memoryUpstreams),
+      ];
+      return new Promise((resolveRun, reject) => {
+        execFile(NODE, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`memory probe failed: ${err.message} ${stderr.slice(-400)}`));
+          else resolveRun(JSON.parse(stdout.trim().split('\n').at(-1)));
+        });
+      });
     },
   };
 }
@@ -243,86 +459,80 @@ async function startSwitchboardGateway() {
 
 // ------------------------------------------------------------ registry ----
 
+/** A peer gateway on Streamable HTTP, driven by the SDK 2.x client or by raw JSON-RPC over undici. */
+const streamablePeer = (name, start, client) => ({
+  name,
+  scenario: 'single',
+  transport: 'streamable-http -> stdio (raw-echo)',
+  client,
+  needs: 'bench',
+  async setup() {
+    const { peer, url } = await start();
+    return overPeer(peer, async () =>
+      client === 'sdk2'
+        ? sdkClient(Client2, new StreamableHTTPClientTransport(new URL(url)))
+        : (await rawHttp()).rawStreamableClient(url),
+    );
+  },
+});
+
 export const contenders = [
+  // One upstream.
   {
     name: 'floor',
+    scenario: 'single',
     transport: 'stdio (raw-echo)',
     client: 'raw-ndjson',
-    smoke: true,
+    needs: 'root',
     setup: () => startFloorClient({ args: [RAW_ECHO] }),
   },
   {
     name: 'sdk2-stdio',
+    scenario: 'single',
     transport: 'stdio (raw-echo)',
     client: 'sdk2',
-    smoke: true,
-    setup: () => sdkClient(Client2, new StdioClientTransport2({ command: NODE, args: [RAW_ECHO] })),
+    needs: 'root',
+    setup: () => sdkStdio(SDK2),
   },
   {
     name: 'sdk1-stdio',
+    scenario: 'single',
     transport: 'stdio (raw-echo)',
     client: 'sdk1',
-    setup: () => sdkClient(Client1, new StdioClientTransport1({ command: NODE, args: [RAW_ECHO] })),
+    needs: 'bench',
+    setup: async () => sdkStdio(await sdk1()),
   },
   {
     name: 'sdk2-stdio-sdkserver',
+    scenario: 'single',
     transport: 'stdio (sdk-echo)',
     client: 'sdk2',
-    setup: () => sdkClient(Client2, new StdioClientTransport2({ command: NODE, args: [SDK_ECHO] })),
+    needs: 'root',
+    setup: () => sdkStdio(SDK2, SDK_ECHO),
   },
-
-  switchboard('switchboard-inline', 'inline', 'in-process -> stdio (raw-echo)'),
-  switchboard('switchboard-thread', 'thread', 'worker thread -> stdio (raw-echo)'),
+  switchboard('switchboard-inline', 'inline'),
+  switchboard('switchboard-thread', 'thread'),
   {
     name: 'switchboard-gateway',
+    scenario: 'single',
     transport: 'streamable-http -> stdio (raw-echo)',
     client: 'sdk2',
+    needs: 'root',
     async setup() {
       const { peer, url } = await startSwitchboardGateway();
       return overPeer(peer, () => sdkClient(Client2, new StreamableHTTPClientTransport(new URL(url))));
     },
   },
-
-  {
-    name: 'mcp-proxy-http',
-    transport: 'streamable-http -> stdio (raw-echo)',
-    client: 'sdk2',
-    async setup() {
-      const { peer, url } = await startMcpProxy();
-      return overPeer(peer, () => sdkClient(Client2, new StreamableHTTPClientTransport(new URL(url))));
-    },
-  },
-  {
-    name: 'mcp-proxy-http+undici',
-    transport: 'streamable-http -> stdio (raw-echo)',
-    client: 'undici-raw',
-    async setup() {
-      const { peer, url } = await startMcpProxy();
-      return overPeer(peer, () => rawStreamableClient(url));
-    },
-  },
-  {
-    name: 'supergateway-http',
-    transport: 'streamable-http -> stdio (raw-echo)',
-    client: 'sdk2',
-    async setup() {
-      const { peer, url } = await startSupergateway();
-      return overPeer(peer, () => sdkClient(Client2, new StreamableHTTPClientTransport(new URL(url))));
-    },
-  },
-  {
-    name: 'supergateway-http+undici',
-    transport: 'streamable-http -> stdio (raw-echo)',
-    client: 'undici-raw',
-    async setup() {
-      const { peer, url } = await startSupergateway();
-      return overPeer(peer, () => rawStreamableClient(url));
-    },
-  },
+  streamablePeer('mcp-proxy-http', startMcpProxy, 'sdk2'),
+  streamablePeer('mcp-proxy-http+undici', startMcpProxy, 'undici-raw'),
+  streamablePeer('supergateway-http', startSupergateway, 'sdk2'),
+  streamablePeer('supergateway-http+undici', startSupergateway, 'undici-raw'),
   {
     name: 'mcp-hub-sse',
+    scenario: 'single',
     transport: 'legacy-sse -> stdio (raw-echo)',
     client: 'sdk2',
+    needs: 'bench',
     async setup() {
       const { peer, url } = await startMcpHub();
       return overPeer(peer, () =>
@@ -332,11 +542,64 @@ export const contenders = [
   },
   {
     name: 'mcp-hub-sse+undici',
+    scenario: 'single',
     transport: 'legacy-sse -> stdio (raw-echo)',
     client: 'undici-raw',
+    needs: 'bench',
     async setup() {
       const { peer, url } = await startMcpHub();
-      return overPeer(peer, () => rawSseClient(url, { tool: hubEchoTool }));
+      return overPeer(peer, async () => (await rawHttp()).rawSseClient(url, { tool: hubEchoTool }));
     },
   },
+
+  // N upstreams, one caller process: 64 callers spread over them.
+  {
+    name: 'floor-fanout',
+    scenario: 'fanout',
+    transport: 'N x stdio (raw-echo)',
+    client: 'raw-ndjson',
+    needs: 'root',
+    setup: ({ cfg }) => fanOut(cfg.fanoutServers, () => startFloorClient({ args: [RAW_ECHO] })),
+  },
+  {
+    name: 'sdk2-fanout',
+    scenario: 'fanout',
+    transport: 'N x stdio (raw-echo)',
+    client: 'sdk2',
+    needs: 'root',
+    setup: ({ cfg }) => fanOut(cfg.fanoutServers, () => sdkStdio(SDK2)),
+  },
+  {
+    name: 'sdk1-fanout',
+    scenario: 'fanout',
+    transport: 'N x stdio (raw-echo)',
+    client: 'sdk1',
+    needs: 'bench',
+    async setup({ cfg }) {
+      const sdk = await sdk1();
+      return fanOut(cfg.fanoutServers, () => sdkStdio(sdk));
+    },
+  },
+  switchboardFanOut('switchboard-inline-fanout', 'inline'),
+  switchboardFanOut('switchboard-thread-fanout', 'thread'),
+
+  // Routing cost against the number of configured servers.
+  switchboardScale('switchboard-inline-1-configured', 'one'),
+  switchboardScale('switchboard-inline-N-configured', 'many'),
+  floorScale('floor-1-upstream', 'one'),
+  floorScale('floor-N-upstreams', 'many'),
+
+  // Memory per upstream.
+  memoryRow('memory-inline', 'inline'),
+  memoryRow('memory-thread', 'thread'),
 ];
+
+/** The same library rows, from another built checkout (`--baseline DIR`): before/after in one run. */
+export function baselineContenders(root) {
+  const label = ' [baseline]';
+  return [
+    switchboard('switchboard-inline@baseline', 'inline', { root, label }),
+    switchboard('switchboard-thread@baseline', 'thread', { root, label }),
+    switchboardFanOut('switchboard-inline-fanout@baseline', 'inline', { root, label }),
+  ];
+}

@@ -2,13 +2,16 @@
 // its own process group (so its own children die with it), logs to a file in a
 // private temp dir, and is killed on harness exit whatever happened.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const live = new Set();
+
+/** How long a peer gets to exit after SIGTERM before SIGKILL (the harness shortens it for --smoke). */
+export const peerOptions = { termGraceMs: 3_000 };
 
 function killGroup(child, signal) {
   try {
@@ -80,7 +83,7 @@ export function startPeer({ name, nodeArgs, env = process.env, dir = makeTempDir
       if (live.delete(peer)) {
         if (child.exitCode === null && child.signalCode === null) {
           killGroup(child, 'SIGTERM');
-          const t = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
+          const t = setTimeout(() => killGroup(child, 'SIGKILL'), peerOptions.termGraceMs);
           await exited;
           clearTimeout(t);
         }
@@ -121,4 +124,68 @@ export async function waitUntil(peer, probe, { deadlineMs = 15_000, intervalMs =
 /** One HTTP probe with its own short timeout; resolves to the Response. */
 export async function probeHttp(url, init = {}) {
   return fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
+}
+
+/** The direct children of this process, as /proc status texts by pid (Linux only; null elsewhere). */
+function children() {
+  if (!existsSync('/proc/self/status')) return null;
+  const found = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) === process.pid) found.set(entry, status);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * The direct children of this process and their resident memory (Linux only; null elsewhere).
+ * Upstreams spawned by the switchboard, inline or from a worker thread, are among them.
+ */
+export function childrenRss() {
+  const kids = children();
+  if (!kids) return null;
+  let kB = 0;
+  for (const status of kids.values()) kB += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  return { count: kids.size, rssMB: kB / 1024 };
+}
+
+/** CPU time (user + system, clock ticks) the direct children have used so far. */
+function childrenCpuTicks(kids) {
+  let ticks = 0;
+  for (const pid of kids.keys()) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Waits until the children are idle: less than `maxCores` of a core over `windowMs`, or `deadlineMs`
+ * passes. Freshly started Node processes keep compiling and collecting for a while; many of them at
+ * once would otherwise land in the first measurement. Resolves to how long it waited (ms), or null
+ * where /proc is missing.
+ */
+export async function childrenQuiet({ windowMs = 500, maxCores = 0.05, deadlineMs = 30_000 } = {}) {
+  const kids = children();
+  if (!kids) return null;
+  const t0 = Date.now();
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  let before = childrenCpuTicks(kids);
+  while (Date.now() - t0 < deadlineMs) {
+    await sleep(windowMs);
+    const after = childrenCpuTicks(kids);
+    if (((after - before) * tickMs) / windowMs < maxCores) break;
+    before = after;
+  }
+  return Date.now() - t0;
 }

@@ -65,10 +65,15 @@ export interface CorrelatorHooks {
 interface Entry extends Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   site: CallSite | undefined;
+  /** Its timeout in ms, 0 for none. */
+  timeoutMs: number;
+  /** When it times out (`performance.now()` ms), while it waits in a deadline queue; 0 otherwise. */
+  deadline: number;
+  /** Left the table (answered, failed, timed out, cancelled). */
+  ended: boolean;
 }
 
 export interface CorrelatorStats {
@@ -83,6 +88,120 @@ export interface CorrelatorStats {
 }
 
 const ENDED_MEMORY = 4096;
+const COMPACT_AT = 1024;
+
+/** The calls that share one timeout value, in the order they started: their deadlines are in order too. */
+interface DeadlineQueue {
+  items: (Entry | undefined)[];
+  head: number;
+  /** Cells between head and the end whose call has already ended. */
+  dead: number;
+}
+
+/**
+ * The deadlines of one correlator's calls, with a single timer armed for the earliest, instead of a Node
+ * timer per call (an allocation, list churn in Node's timers and a libuv re-arm per call at concurrency 1).
+ * Calls with the same timeout expire in start order, so each distinct timeout keeps a FIFO; a call that
+ * ends before its deadline is dropped from its FIFO lazily. The timer is unref'd while no call waits, so
+ * it keeps the process alive exactly when per-call timers would have.
+ */
+class Deadlines {
+  #queues = new Map<number, DeadlineQueue>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The deadline the timer is armed for; Infinity when none is armed. */
+  #armedFor = Infinity;
+  /** Calls waiting with a deadline. */
+  #live = 0;
+  #expire: (entry: Entry) => void;
+
+  constructor(expire: (entry: Entry) => void) {
+    this.#expire = expire;
+  }
+
+  add(entry: Entry): void {
+    const deadline = performance.now() + entry.timeoutMs;
+    entry.deadline = deadline;
+    let q = this.#queues.get(entry.timeoutMs);
+    if (!q) {
+      q = { items: [], head: 0, dead: 0 };
+      this.#queues.set(entry.timeoutMs, q);
+    }
+    q.items.push(entry);
+    if (this.#live++ === 0) this.#timer?.ref?.();
+    if (deadline < this.#armedFor) this.#arm(deadline, entry.timeoutMs);
+  }
+
+  /** The call ended before its deadline: its cell is now dead, and dropped once it reaches the head. */
+  ended(entry: Entry): void {
+    entry.deadline = 0;
+    if (--this.#live === 0) this.#timer?.unref?.();
+    const q = this.#queues.get(entry.timeoutMs);
+    if (!q) return;
+    q.dead++;
+    this.#tidy(entry.timeoutMs, q);
+  }
+
+  clear(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+  }
+
+  #arm(deadline: number, delayMs: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(this.#fire, delayMs);
+    if (this.#live === 0) this.#timer.unref?.();
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    // The timer's own time counts as now, so a deadline is never missed for a clock that lags the timers.
+    const now = Math.max(this.#armedFor, performance.now());
+    this.#armedFor = Infinity;
+    const due: [number, Entry][] = [];
+    let next = Infinity;
+    for (const [timeoutMs, q] of this.#queues) {
+      while (q.head < q.items.length) {
+        const e = q.items[q.head]!;
+        if (!e.ended && e.deadline > now) break;
+        q.items[q.head++] = undefined;
+        if (e.ended) q.dead--;
+        else {
+          this.#live--;
+          due.push([e.deadline, e]);
+          e.deadline = 0; // out of its queue: whatever ends it now has no cell to drop
+        }
+      }
+      this.#tidy(timeoutMs, q);
+      const head = q.items[q.head];
+      if (head && head.deadline < next) next = head.deadline;
+    }
+    if (next < Infinity) this.#arm(next, Math.max(1, next - now));
+    // A late timer may find several deadlines passed: they expire in deadline order, as timers would.
+    if (due.length > 1) due.sort((a, b) => a[0] - b[0]);
+    for (const [, e] of due) this.#expire(e);
+  };
+
+  /** Drops dead cells at the head; compacts or forgets a queue that is mostly or wholly dead. */
+  #tidy(timeoutMs: number, q: DeadlineQueue): void {
+    while (q.head < q.items.length && q.items[q.head]!.ended) {
+      q.items[q.head++] = undefined;
+      q.dead--;
+    }
+    const left = q.items.length - q.head;
+    if (left === 0) this.#queues.delete(timeoutMs);
+    else if (q.head > COMPACT_AT && q.head * 2 > q.items.length) {
+      q.items = q.items.slice(q.head);
+      q.head = 0;
+    } else if (q.dead > COMPACT_AT && q.dead * 2 > left) {
+      // A call that runs long at the head holds back the cells of every call that ended after it.
+      q.items = q.items.slice(q.head).filter((e) => !e!.ended);
+      q.head = 0;
+      q.dead = 0;
+    }
+  }
+}
 
 /**
  * The futures table of one upstream: one id counter, one `Map<id, Entry>`, and one place (`#settle`) that
@@ -100,6 +219,12 @@ export class Correlator {
   #unknown = 0;
   #lateProgress = 0;
   #closed: Error | undefined;
+  #deadlines = new Deadlines((entry) =>
+    this.#cancel(
+      entry,
+      timeoutError(this.#what(entry.method), entry.timeoutMs, { ...this.#data(entry.method), stage: 'sent' }),
+    ),
+  );
 
   constructor(label: string, hooks: CorrelatorHooks) {
     this.label = label;
@@ -139,10 +264,12 @@ export class Correlator {
         onProgress,
         resolve,
         reject,
-        timer: undefined,
         signal,
         onAbort: undefined,
         site,
+        timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : 0,
+        deadline: 0,
+        ended: false,
       };
       this.#pending.set(id, entry);
       if (signal) {
@@ -156,16 +283,7 @@ export class Correlator {
           );
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
-      if (timeoutMs !== undefined && timeoutMs > 0) {
-        entry.timer = setTimeout(
-          () =>
-            this.#cancel(
-              entry,
-              timeoutError(this.#what(method), timeoutMs, { ...this.#data(method), stage: 'sent' }),
-            ),
-          timeoutMs,
-        );
-      }
+      if (entry.timeoutMs > 0) this.#deadlines.add(entry);
       let sent: void | Promise<void>;
       try {
         sent = this.#hooks.send(entry, params);
@@ -213,6 +331,7 @@ export class Correlator {
     if (!this.#closed) this.#closed = err;
     // One shared error for all: its stack is left alone rather than re-stamped per caller.
     for (const entry of [...this.#pending.values()]) this.#settle(entry, false, err, false);
+    this.#deadlines.clear();
   }
 
   #cancel(entry: Entry, reason: SwitchboardError): void {
@@ -228,7 +347,8 @@ export class Correlator {
   /** The one way out of the table. Returns false if the entry had already left. */
   #settle(entry: Entry, ok: boolean, value: unknown, stamp = true): boolean {
     if (!this.#pending.delete(entry.id)) return false;
-    if (entry.timer) clearTimeout(entry.timer);
+    entry.ended = true;
+    if (entry.deadline > 0) this.#deadlines.ended(entry);
     if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
     if (ok) entry.resolve(value);
     else {

@@ -55,6 +55,10 @@ export class StdioTransport implements Transport {
   #closing: Promise<void> | undefined;
   #closedFired = false;
   #exited: Promise<void> | undefined;
+  /** A message was written in this tick: the next ones queue in #out until its end. */
+  #burst = false;
+  /** Lines queued in this tick, written together at its end (one write() instead of one per message). */
+  #out = '';
   /** Lines that were not JSON-RPC, and oversized lines: skipped, counted. */
   badLines = 0;
 
@@ -144,20 +148,49 @@ export class StdioTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    const stdin = this.#child?.stdin;
-    if (!stdin || stdin.destroyed || !stdin.writable || this.#closing) {
-      return Promise.reject(
-        new SwitchboardError(
-          'E_UPSTREAM_CLOSED',
-          `cannot send to '${this.#opts.server}': its process is not running`,
-          {
-            data: { server: this.#opts.server, ...this.#exit },
-          },
-        ),
-      );
+    try {
+      this.write(message);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    stdin.write(`${JSON.stringify(message)}\n`);
     return Promise.resolve();
+  }
+
+  /**
+   * `send` without the promise, for the routing hot path: throws when the process cannot take the
+   * message. The first message of a tick is written at once (at concurrency 1 nothing waits behind it);
+   * the ones that follow in the same tick leave together, in order, in one write at the end of the tick,
+   * so a burst of calls costs two system calls rather than one each.
+   */
+  write(message: JSONRPCMessage): void {
+    const stdin = this.#child?.stdin;
+    if (!stdin || stdin.destroyed || !stdin.writable || this.#closing) throw this.#notRunning();
+    const line = `${JSON.stringify(message)}\n`;
+    if (this.#burst) {
+      this.#out += line;
+      return;
+    }
+    this.#burst = true;
+    process.nextTick(this.#flush);
+    stdin.write(line);
+  }
+
+  #flush = (): void => {
+    this.#burst = false;
+    const out = this.#out;
+    if (out.length === 0) return;
+    this.#out = '';
+    const stdin = this.#child?.stdin;
+    // A process that is gone by now fails its calls through 'close', as if it had died after the write.
+    if (stdin && !stdin.destroyed && stdin.writable) stdin.write(out);
+  };
+
+  #notRunning(): SwitchboardError {
+    return new SwitchboardError(
+      'E_UPSTREAM_CLOSED',
+      `cannot send to '${this.#opts.server}': its process is not running`,
+      { data: { server: this.#opts.server, ...this.#exit } },
+    );
   }
 
   /** Ends stdin, then SIGTERM, then SIGKILL to the whole process tree, each after a grace period. */
@@ -174,6 +207,7 @@ export class StdioTransport implements Transport {
     }
     const grace = this.#opts.closeGraceMs ?? DEFAULT_GRACE;
     if (this.#exit === undefined) {
+      this.#flush(); // what was sent before close() goes out before the EOF
       child.stdin?.end();
       if (!(await this.#waitExit(grace))) {
         signalTree(child, 'SIGTERM');

@@ -91,6 +91,7 @@ export class UpstreamConnection {
       : undefined;
     // 2026-07-28 Streamable HTTP: closing a request's SSE stream is its cancellation (basic/patterns/cancellation).
     this.#perRequestStream = modern && transport.hasPerRequestStream === true;
+    const stdio = transport instanceof StdioTransport ? transport : undefined;
     this.#correlator = new Correlator(server, {
       send: (pending, params) => {
         let out = params;
@@ -105,13 +106,18 @@ export class UpstreamConnection {
             ? { jsonrpc: '2.0', id: pending.id, method: pending.method }
             : { jsonrpc: '2.0', id: pending.id, method: pending.method, params: out }
         ) as JSONRPCMessage;
+        if (stdio) {
+          // The hot path: a synchronous write, so a call costs no promise and no wrapper. It throws what
+          // send() would have: E_UPSTREAM_CLOSED, or JSON.stringify's own error, thrown as before.
+          stdio.write(message);
+          return;
+        }
+        let sent: Promise<void>;
         if (this.#perRequestStream) {
           pending.stream = new AbortController();
-          return this.#transport.send(message, { requestSignal: pending.stream.signal }).catch((err) => {
-            throw transportError(server, pending.method, err);
-          });
-        }
-        return this.#transport.send(message).catch((err) => {
+          sent = this.#transport.send(message, { requestSignal: pending.stream.signal });
+        } else sent = this.#transport.send(message);
+        return sent.catch((err) => {
           throw transportError(server, pending.method, err);
         });
       },

@@ -1,0 +1,191 @@
+/**
+ * The benchmark harness's smoke run (`node bench/run.mjs --smoke`), so that the harness cannot rot: every
+ * contender runs with tiny counts, real processes, and the JSON it writes is checked. No timing is
+ * asserted, only that each figure exists, is positive, and that each ratio is taken against the reference
+ * rows of the same run. Contenders that need bench/node_modules run when it is installed; otherwise they
+ * must be reported skipped with the command that installs it, and this test says so with a skip.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, waitFor } from '../helpers.js';
+
+const BENCH = join(ROOT, 'bench');
+const OUT = 'results/smoke-test'; // under bench/, ignored by git like every results/smoke*
+const INSTALL = 'npm --prefix bench ci --no-audit --no-fund';
+
+const ROOT_ONLY = [
+  'floor',
+  'sdk2-stdio',
+  'sdk2-stdio-sdkserver',
+  'switchboard-inline',
+  'switchboard-thread',
+  'floor-fanout',
+  'sdk2-fanout',
+  'switchboard-inline-fanout',
+  'switchboard-thread-fanout',
+  'switchboard-inline-1-configured',
+  'switchboard-inline-N-configured',
+  'floor-1-upstream',
+  'floor-N-upstreams',
+  'memory-inline',
+  'memory-thread',
+];
+const NEED_BENCH_DEPS = [
+  'sdk1-stdio',
+  'sdk1-fanout',
+  'mcp-proxy-http',
+  'mcp-proxy-http+undici',
+  'supergateway-http',
+  'supergateway-http+undici',
+  'mcp-hub-sse',
+  'mcp-hub-sse+undici',
+];
+/** Reference rows of each scenario's ratios. */
+const REFS: Record<string, { floor: string; sdk: string }> = {
+  single: { floor: 'floor', sdk: 'sdk2-stdio' },
+  fanout: { floor: 'floor-fanout', sdk: 'sdk2-fanout' },
+};
+
+interface Row {
+  name: string;
+  scenario: string;
+  needs: 'root' | 'bench';
+  status: 'ok' | 'error' | 'skipped';
+  reason?: string;
+  p50Us?: number;
+  p99Us?: number;
+  callsPerSec?: number;
+  loadedP50Us?: number;
+  servers?: number;
+  upstreams?: number;
+  rssPerUpstreamMB?: number;
+  heapPerUpstreamKB?: number;
+  ratios: Record<string, number | null>;
+  ratioRefs?: Record<string, string>;
+}
+interface Report {
+  config: { smoke: boolean; fanoutServers: number; scaleServers: number; memoryUpstreams: number };
+  summary: { scalePairedRounds: Record<string, { p50Ratio: number; throughputRatio: number }[]> };
+  results: Row[];
+}
+
+/** Pids of processes whose command line runs something from this checkout's bench/ (Linux /proc). */
+function benchProcesses(): Set<number> {
+  const found = new Set<number>();
+  if (!existsSync('/proc/self/cmdline')) return found;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${BENCH}/`)) found.add(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function runSmoke(): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(BENCH, 'run.mjs'), '--smoke', '--out', OUT],
+      { cwd: ROOT, timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const positive = (v: number | undefined): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const close = (a: number | null | undefined, b: number): boolean =>
+  typeof a === 'number' && Math.abs(a - b) <= 1e-9 * Math.abs(b);
+
+test('bench smoke: every contender runs, figures are positive, ratios come from the same run', {
+  timeout: 150_000,
+}, async (t) => {
+  const before = benchProcesses();
+  const run = await runSmoke();
+  assert.equal(run.code, 0, `bench --smoke failed:\n${run.stderr.slice(-3000)}`);
+  const report = JSON.parse(readFileSync(join(BENCH, `${OUT}.json`), 'utf8')) as Report;
+  assert.ok(existsSync(join(BENCH, `${OUT}.svg`)));
+  assert.equal(report.config.smoke, true);
+  const rows = new Map(report.results.map((r) => [r.name, r]));
+  const benchDeps = existsSync(join(BENCH, 'node_modules'));
+
+  const checkFigures = (r: Row) => {
+    assert.equal(r.status, 'ok', `${r.name}: ${r.status} ${r.reason ?? ''}`);
+    if (r.scenario === 'memory') {
+      assert.equal(r.upstreams, report.config.memoryUpstreams, r.name);
+      assert.ok(positive(r.rssPerUpstreamMB), `${r.name} rssPerUpstreamMB ${r.rssPerUpstreamMB}`);
+      assert.ok(Number.isFinite(r.heapPerUpstreamKB), `${r.name} heapPerUpstreamKB`);
+      return;
+    }
+    for (const key of ['p50Us', 'p99Us', 'callsPerSec', 'loadedP50Us'] as const) {
+      assert.ok(positive(r[key]), `${r.name} ${key} = ${r[key]}`);
+    }
+    assert.ok(r.p99Us! >= r.p50Us!, `${r.name}: p99 below p50`);
+    const refs = REFS[r.scenario];
+    if (!refs) return;
+    // Each ratio is this row's figure over its reference row's, from this very report.
+    assert.deepEqual(r.ratioRefs, refs, r.name);
+    const floor = rows.get(refs.floor)!;
+    const sdk = rows.get(refs.sdk)!;
+    assert.ok(close(r.ratios.p50ToFloor, r.p50Us! / floor.p50Us!), `${r.name} p50ToFloor`);
+    assert.ok(close(r.ratios.throughputToFloor, r.callsPerSec! / floor.callsPerSec!), `${r.name} calls/s`);
+    assert.ok(close(r.ratios.p50ToSdk, r.p50Us! / sdk.p50Us!), `${r.name} p50ToSdk`);
+    assert.ok(close(r.ratios.throughputToSdk, r.callsPerSec! / sdk.callsPerSec!), `${r.name} calls/s sdk`);
+  };
+
+  await t.test('contenders on the root dependencies alone', () => {
+    for (const name of ROOT_ONLY) {
+      const r = rows.get(name);
+      assert.ok(r, `${name} missing from the report`);
+      assert.equal(r.needs, 'root', name);
+      checkFigures(r);
+    }
+    for (const name of ['floor-fanout', 'sdk2-fanout', 'switchboard-inline-fanout']) {
+      assert.equal(rows.get(name)!.servers, report.config.fanoutServers, name);
+    }
+    // 1 vs N: each N row against its own 1 row, also round by round.
+    for (const [oneName, manyName] of [
+      ['switchboard-inline-1-configured', 'switchboard-inline-N-configured'],
+      ['floor-1-upstream', 'floor-N-upstreams'],
+    ] as const) {
+      const one = rows.get(oneName)!;
+      const many = rows.get(manyName)!;
+      assert.equal(one.servers, 1);
+      assert.equal(many.servers, report.config.scaleServers);
+      assert.deepEqual(many.ratioRefs, { one: oneName });
+      assert.ok(close(many.ratios.p50ToOne, many.p50Us! / one.p50Us!), manyName);
+      assert.ok(close(many.ratios.throughputToOne, many.callsPerSec! / one.callsPerSec!), manyName);
+      assert.equal(report.summary.scalePairedRounds[manyName]?.length, 1, manyName);
+    }
+    // The gateway's slot is kept; it is skipped until the gateway exists.
+    const gateway = rows.get('switchboard-gateway');
+    assert.ok(gateway, 'switchboard-gateway slot missing');
+    assert.ok(gateway.status === 'skipped' || gateway.status === 'ok', gateway.reason);
+  });
+
+  await t.test('contenders that need bench/node_modules', (st) => {
+    for (const name of NEED_BENCH_DEPS) {
+      const r = rows.get(name);
+      assert.ok(r, `${name} missing from the report`);
+      assert.equal(r.needs, 'bench', name);
+      if (benchDeps) checkFigures(r);
+      else {
+        assert.equal(r.status, 'skipped', name);
+        assert.ok(r.reason?.includes(INSTALL), `${name}: ${r.reason}`);
+      }
+    }
+    if (!benchDeps)
+      st.skip(`bench/node_modules is not installed, so SDK 1.x and the peers were skipped: ${INSTALL}`);
+  });
+
+  await t.test('no process is left behind', async () => {
+    const left = () => [...benchProcesses()].filter((pid) => !before.has(pid));
+    assert.ok(await waitFor(() => left().length === 0, 5_000, 50), `still running: ${left().join(', ')}`);
+  });
+});
