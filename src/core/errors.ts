@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'E_CONFIG'
   | 'E_START_FAILED'
   | 'E_PROTOCOL'
+  | 'E_MESSAGE_TOO_LARGE'
   | 'E_TRANSPORT'
   | 'E_CLOSED';
 

@@ -5,8 +5,12 @@
  */
 export interface LineSink {
   line(text: string): void;
-  oversized(bytes: number): void;
+  /** A line over the limit was skipped; `head` is its first bytes, to tell whose answer it was. */
+  oversized(bytes: number, head: string): void;
 }
+
+/** How much of an oversized line is kept to find its id. */
+const HEAD_BYTES = 256;
 
 export class LineDecoder {
   #max: number;
@@ -14,6 +18,7 @@ export class LineDecoder {
   #parts: Buffer[] = [];
   #partBytes = 0;
   #skipping = 0; // > 0 while discarding the rest of an oversized line: bytes seen so far
+  #skipHead = '';
 
   constructor(maxLineBytes: number, sink: LineSink) {
     this.#max = maxLineBytes;
@@ -28,11 +33,12 @@ export class LineDecoder {
       if (this.#skipping > 0) {
         const total = this.#skipping + (nl - start);
         this.#skipping = 0;
-        this.#sink.oversized(total);
+        this.#sink.oversized(total, this.#skipHead);
       } else if (this.#partBytes + (nl - start) > this.#max) {
         const total = this.#partBytes + (nl - start);
+        const head = this.#head(chunk, start, nl);
         this.#reset();
-        this.#sink.oversized(total);
+        this.#sink.oversized(total, head);
       } else {
         let text: string;
         if (this.#parts.length === 0) text = chunk.toString('utf8', start, nl);
@@ -51,6 +57,7 @@ export class LineDecoder {
     if (this.#skipping > 0) this.#skipping += rest;
     else if (this.#partBytes + rest > this.#max) {
       this.#skipping = this.#partBytes + rest;
+      this.#skipHead = this.#head(chunk, start, chunk.length);
       this.#reset();
     } else {
       // Copy: the stream may reuse the chunk's memory.
@@ -62,6 +69,16 @@ export class LineDecoder {
   /** Bytes held for a line that has not ended yet. */
   get buffered(): number {
     return this.#partBytes;
+  }
+
+  /** The first HEAD_BYTES of the line held so far plus `chunk[start, end)`. */
+  #head(chunk: Buffer, start: number, end: number): string {
+    const held = Buffer.concat(this.#parts);
+    const head =
+      held.length >= HEAD_BYTES
+        ? held.subarray(0, HEAD_BYTES)
+        : Buffer.concat([held, chunk.subarray(start, Math.min(end, start + HEAD_BYTES - held.length))]);
+    return head.toString('utf8');
   }
 
   #reset(): void {

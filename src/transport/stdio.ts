@@ -108,13 +108,16 @@ export class StdioTransport implements Transport {
       });
       const decoder = new LineDecoder(this.#opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, {
         line: (text) => this.#onLine(text),
-        oversized: (bytes) => {
+        oversized: (bytes, head) => {
           this.badLines++;
+          const limit = this.#opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+          // If it was an answer, its caller hears why now, not at its deadline (the connection does that).
+          const id = topLevelId(head);
           this.onerror?.(
             new SwitchboardError(
-              'E_PROTOCOL',
-              `'${server}' sent a ${bytes}-byte message, over the ${this.#opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE}-byte limit; it was skipped (raise maxMessageBytes for this server if it is legitimate)`,
-              { data: { server, bytes } },
+              'E_MESSAGE_TOO_LARGE',
+              `'${server}' sent a ${bytes}-byte message${id === undefined ? '' : ` answering request ${id}`}, over the ${limit}-byte limit; it was skipped (raise maxMessageBytes for this server if it is legitimate)`,
+              { data: { server, bytes, limit, id } },
             ),
           );
         },
@@ -221,7 +224,7 @@ export class StdioTransport implements Transport {
     if (treeAlive(child)) {
       signalTree(child, 'SIGTERM');
       const until = Date.now() + grace;
-      while (treeAlive(child) && Date.now() < until) await sleep(20);
+      while (treeAlive(child) && Date.now() < until) await sleep(50); // each look reads /proc: not too often
       if (treeAlive(child)) signalTree(child, 'SIGKILL');
     }
     untrackTree(child);
@@ -306,4 +309,37 @@ export class StdioTransport implements Transport {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The request id a JSON-RPC response answers, from the first bytes of its line: a number under the
+ * top-level `id` key, in an object with a top-level `result` or `error` and no `method` (a server's own
+ * request has an id too). A nested `"id"` is never taken for it: that would fail another call.
+ */
+export function topLevelId(head: string): number | undefined {
+  let depth = 0;
+  let id: number | undefined;
+  let response = false;
+  for (let i = 0; i < head.length; ) {
+    const c = head[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < head.length && head[j] !== '"') j += head[j] === '\\' ? 2 : 1;
+      if (j >= head.length) break;
+      const key = head.slice(i + 1, j);
+      i = j + 1;
+      if (depth !== 1 || !/^\s*:/.test(head.slice(i, i + 8))) continue;
+      if (key === 'method') return undefined;
+      if (key === 'result' || key === 'error') response = true;
+      if (key === 'id') {
+        const m = /^\s*:\s*(-?\d+)\s*[,}]/.exec(head.slice(i, i + 40));
+        if (m) id = Number(m[1]);
+      }
+      continue;
+    }
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    i++;
+  }
+  return response ? id : undefined;
 }

@@ -314,8 +314,16 @@ export class UpstreamConnection {
   }
 
   #warn(err: Error): void {
-    if (err instanceof SwitchboardError && err.code === 'E_PROTOCOL') this.#badMessages++;
+    if (err instanceof SwitchboardError && (err.code === 'E_PROTOCOL' || err.code === 'E_MESSAGE_TOO_LARGE'))
+      this.#badMessages++;
     this.#events.warning?.(err);
+    // An answer too large to read: its call fails now with the reason (a request id is ours only if known).
+    if (
+      err instanceof SwitchboardError &&
+      err.code === 'E_MESSAGE_TOO_LARGE' &&
+      typeof err.data.id === 'number'
+    )
+      this.#correlator.reject(err.data.id, err);
   }
 }
 

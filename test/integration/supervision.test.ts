@@ -161,6 +161,23 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(after.start, 2);
     });
 
+    test('an answer over maxMessageBytes fails its own call at once with E_MESSAGE_TOO_LARGE; others carry on', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { c: chaos('c', { isolation, ...quick, maxMessageBytes: 1024 * 1024 }) },
+      });
+      const bystander = sb.callTool('c', 'work', { nonce: 'by', delayMs: 100 });
+      const err = await sb
+        .callTool('c', 'work', { nonce: 'big', fault: 'huge' }, { timeoutMs: 60_000 })
+        .catch((e: unknown) => e);
+      assert.equal(code(err), 'E_MESSAGE_TOO_LARGE', String(err));
+      assert.match(
+        (err as Error).message,
+        /'c' sent a 2097\d{3}-byte message answering request \d+, over the 1048576-byte limit/,
+      );
+      assert.equal(structured<Answer>(await bystander).nonce, 'by');
+      assert.equal(structured<Answer>(await sb.callTool('c', 'work', { nonce: 'next' })).nonce, 'next');
+    });
+
     test('failed starts back off, then a crash loop fails calls at once with the reason; a fixed config recovers', async () => {
       const broken = {
         command: process.execPath,
