@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { baselineContenders, contenders as allContenders } from './lib/contenders.mjs';
+import { baselineContenders, contenders as allContenders, INTERLEAVED } from './lib/contenders.mjs';
 import { median, nsToUs, pct, saturate, sequential, shuffle, withTimeout } from './lib/measure.mjs';
 import { killAllPeers, peerOptions, SkipError } from './lib/procs.mjs';
 import { renderSvg, renderTable, SECTIONS } from './lib/report.mjs';
@@ -73,6 +73,8 @@ const PROFILES = {
     fanoutServers: 16,
     scaleServers: 256,
     memoryUpstreams: 16,
+    interleavedBlocks: 40,
+    interleavedBlockCalls: 300,
     settleMs: 150,
     setupTimeoutMs: 30_000,
     closeTimeoutMs: 15_000,
@@ -94,6 +96,8 @@ const PROFILES = {
     fanoutServers: 3,
     scaleServers: 4,
     memoryUpstreams: 2,
+    interleavedBlocks: 2,
+    interleavedBlockCalls: 20,
     settleMs: 10,
     setupTimeoutMs: 15_000,
     closeTimeoutMs: 5_000,
@@ -274,6 +278,11 @@ function describe(res) {
   if (res.rssPerUpstreamMB !== undefined) {
     return `${res.upstreams} upstreams: ${res.rssPerUpstreamMB.toFixed(2)} MB RSS, ${res.heapPerUpstreamKB.toFixed(0)} KB heap per upstream`;
   }
+  if (res.blocks !== undefined) {
+    return INTERLEAVED.map(
+      (path) => `${path} ${res[`p50Us:${path}`].toFixed(0)} µs (${res[`toFloor:${path}`].toFixed(2)}x)`,
+    ).join(', ');
+  }
   const servers = res.servers ? `${res.servers} servers: ` : '';
   return `${servers}p50 ${res.p50Us.toFixed(0)} µs, p99 ${res.p99Us.toFixed(0)} µs, ${res.callsPerSec.toFixed(0)} calls/s (p50 ${res.loadedP50Us.toFixed(0)} µs @${cfg.concurrency})`;
 }
@@ -403,6 +412,7 @@ const target = (value, limit, better) => ({
 const summary = {
   targets: {
     inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
+    inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.25, 'lower'),
     inlineThroughputToFloor: target(
       figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
       0.8,
@@ -483,6 +493,7 @@ const report = {
     throughput: `completed calls per second with ${cfg.concurrency} callers in flight for ${cfg.throughputMs} ms, median over rounds; loadedP50Us/loadedP99Us: latency of those calls`,
     fanout: `${cfg.concurrency} callers in one process, call i to upstream i mod ${cfg.fanoutServers}; ratios against floor-fanout and sdk2-fanout`,
     scale: `calls to one raw-echo server while 1 or ${cfg.scaleServers} are configured and started in the switchboard, and the floor client with 0 or ${cfg.scaleServers - 1} idle raw-echo processes beside it (the machine's share); the four run back to back in each round (summary.scalePairedRounds); summary.scale.net* = switchboard ratio / floor ratio per round, median`,
+    interleaved: `floor, sdk2-stdio, switchboard-inline and switchboard-thread open at once; ${cfg.interleavedBlocks} rounds of ${cfg.interleavedBlockCalls}-call blocks, each path once per round in random order; medians over blocks of each path's p50 and of its ratio to the floor's p50 in the same round`,
     memory: `RSS and heap of a fresh host process after starting ${cfg.memoryUpstreams} upstreams (one call each, full GCs), per upstream; upstream processes not included`,
     clients: {
       'raw-ndjson': 'floor client: raw NDJSON JSON-RPC over the child pipe, no MCP library',
@@ -496,7 +507,10 @@ const report = {
   results: rows,
 };
 
-const sections = SECTIONS.map((s) => ({ ...s, rows: rows.filter((r) => r.scenario === s.scenario) }));
+const sections = SECTIONS.map((s) => {
+  const own = rows.filter((r) => r.scenario === s.scenario);
+  return { ...s, rows: s.expand ? own.flatMap((r) => s.expand(r, INTERLEAVED)) : own };
+});
 mkdirSync(dirname(outBase), { recursive: true });
 writeFileSync(`${outBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(
@@ -516,7 +530,8 @@ const fmt = (t, digits = 2) => fmtN(t.value, digits);
 const verdict = (t) => (t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met');
 const T = summary.targets;
 console.log(
-  `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${verdict(T.inlineP50ToFloor)}), ` +
+  `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${verdict(T.inlineP50ToFloor)}; ` +
+    `interleaved: ${fmt(T.inlineP50ToFloorInterleaved)}x, ${verdict(T.inlineP50ToFloorInterleaved)}), ` +
     `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 0.8: ${verdict(T.inlineThroughputToFloor)}),` +
     `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${verdict(T.scaleP50ManyToOne)}), ` +
     `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${verdict(T.scaleThroughputManyToOne)}) [median of per-round pairs];` +

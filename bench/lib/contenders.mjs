@@ -5,7 +5,7 @@
 // returns the nonce that came back and the harness checks it against the one sent; `info` adds figures
 // of the contender's own (servers, memory) to the round's result.
 // `scenario`: `single` (one upstream), `fanout` (many upstreams, one caller process), `scale` (calls to
-// one of 1 or N configured servers), `memory`. `needs`: `root` contenders run on the root package's
+// one of 1 or N configured servers), `interleaved` (p50 of the main paths in alternating blocks), `memory`. `needs`: `root` contenders run on the root package's
 // dependencies alone; `bench` ones need bench/node_modules and are skipped, with the command to
 // install it, when that is missing.
 // A setup that throws SkipError is reported as skipped, any other throw as an error row.
@@ -21,6 +21,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioClientTransport2 } from '@modelcontextprotocol/client/stdio';
 import { startFloorClient } from './floor-client.mjs';
+import { median, pct, sequential, shuffle } from './measure.mjs';
 import {
   childrenQuiet,
   childrenRss,
@@ -419,6 +420,56 @@ const floorScale = (name, which) =>
     },
   });
 
+/**
+ * p50 at concurrency 1, interleaved: the floor, the SDK 2.x client and the switchboard (inline, thread)
+ * are open at once and called in short blocks, in a fresh random order for every block, so a burst of
+ * load elsewhere on the machine hits all of them alike. Per block, each path's p50 and its ratio to the
+ * floor's in that block; the result is the median over blocks.
+ */
+const INTERLEAVED = ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-thread'];
+
+function interleavedLatency(name) {
+  return {
+    name,
+    scenario: 'interleaved',
+    transport: 'stdio (raw-echo), all four open at once',
+    client: 'several',
+    needs: 'root',
+    async measure({ cfg }) {
+      const Switchboard = await loadSwitchboard();
+      const open = {
+        floor: () => startFloorClient({ args: [RAW_ECHO] }),
+        'sdk2-stdio': () => sdkStdio(SDK2),
+        'switchboard-inline': () =>
+          openSwitchboard({ Switchboard, count: 1, isolation: 'inline', pick: () => 's0' }),
+        'switchboard-thread': () =>
+          openSwitchboard({ Switchboard, count: 1, isolation: 'thread', pick: () => 's0' }),
+      };
+      const handles = new Map();
+      try {
+        for (const path of INTERLEAVED) handles.set(path, await open[path]());
+        for (const h of handles.values()) await sequential(h, cfg.warmupCalls, cfg.latencyCapMs);
+        const blocks = new Map(INTERLEAVED.map((path) => [path, []]));
+        for (let b = 0; b < cfg.interleavedBlocks; b++) {
+          for (const path of shuffle(INTERLEAVED)) {
+            const samples = await sequential(handles.get(path), cfg.interleavedBlockCalls, cfg.latencyCapMs);
+            blocks.get(path).push(Number(pct(samples, 50)) / 1000);
+          }
+        }
+        const floor = blocks.get('floor');
+        const result = { blocks: cfg.interleavedBlocks, callsPerBlock: cfg.interleavedBlockCalls };
+        for (const [path, p50s] of blocks) {
+          result[`p50Us:${path}`] = median(p50s);
+          result[`toFloor:${path}`] = median(p50s.map((v, i) => v / floor[i]));
+        }
+        return result;
+      } finally {
+        await Promise.allSettled([...handles.values()].map((h) => h.close()));
+      }
+    },
+  };
+}
+
 /** Memory per upstream, from a fresh process (lib/memory-probe.mjs). */
 function memoryRow(name, isolation) {
   return {
@@ -475,6 +526,8 @@ const streamablePeer = (name, start, client) => ({
     );
   },
 });
+
+export { INTERLEAVED };
 
 export const contenders = [
   // One upstream.
@@ -588,6 +641,9 @@ export const contenders = [
   switchboardScale('switchboard-inline-N-configured', 'many'),
   floorScale('floor-1-upstream', 'one'),
   floorScale('floor-N-upstreams', 'many'),
+
+  // p50 at concurrency 1, the main paths interleaved in short blocks.
+  interleavedLatency('c1-interleaved'),
 
   // Memory per upstream.
   memoryRow('memory-inline', 'inline'),

@@ -88,6 +88,31 @@ export const SECTIONS = [
     ],
   },
   {
+    scenario: 'interleaved',
+    title: 'p50 at concurrency 1, interleaved: the paths open at once, called in alternating short blocks',
+    refs: {},
+    // One measured row holds every path's figures; it is shown as one line per path.
+    expand: (r, paths) =>
+      r.status !== 'ok'
+        ? [r]
+        : paths.map((path) => ({
+            name: path,
+            status: 'ok',
+            blocks: r.blocks,
+            callsPerBlock: r.callsPerBlock,
+            p50Us: r[`p50Us:${path}`],
+            ratios: { p50ToFloor: r[`toFloor:${path}`] },
+          })),
+    columns: [
+      ['contender', (r) => r.name],
+      ['blocks', (r) => fmtInt(r.blocks)],
+      ['calls / block', (r) => fmtInt(r.callsPerBlock)],
+      ['p50 µs', (r) => fmtInt(r.p50Us)],
+      ['p50 / floor (per block)', (r) => fmtRatio(r.ratios.p50ToFloor)],
+    ],
+    panels: [{ key: 'p50Us', ratio: 'p50ToFloor', title: 'p50 latency, concurrency 1, interleaved (µs)' }],
+  },
+  {
     scenario: 'memory',
     title: 'Memory per upstream in the host process (fresh process per sample)',
     refs: {},

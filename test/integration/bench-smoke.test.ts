@@ -30,6 +30,7 @@ const ROOT_ONLY = [
   'switchboard-inline-N-configured',
   'floor-1-upstream',
   'floor-N-upstreams',
+  'c1-interleaved',
   'memory-inline',
   'memory-thread',
 ];
@@ -117,6 +118,15 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
 
   const checkFigures = (r: Row) => {
     assert.equal(r.status, 'ok', `${r.name}: ${r.status} ${r.reason ?? ''}`);
+    if (r.scenario === 'interleaved') {
+      const figures = r as unknown as Record<string, number>;
+      for (const path of ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-thread']) {
+        assert.ok(positive(figures[`p50Us:${path}`]), `${r.name} p50Us:${path}`);
+        assert.ok(positive(figures[`toFloor:${path}`]), `${r.name} toFloor:${path}`);
+      }
+      assert.equal(figures['toFloor:floor'], 1);
+      return;
+    }
     if (r.scenario === 'memory') {
       assert.equal(r.upstreams, report.config.memoryUpstreams, r.name);
       assert.ok(positive(r.rssPerUpstreamMB), `${r.name} rssPerUpstreamMB ${r.rssPerUpstreamMB}`);
