@@ -16,10 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { baselineContenders, contenders as allContenders, INTERLEAVED } from './lib/contenders.mjs';
+import { baselineContenders, contenders as allContenders } from './lib/contenders.mjs';
 import { median, nsToUs, pct, saturate, sequential, shuffle, withTimeout } from './lib/measure.mjs';
 import { killAllPeers, peerOptions, SkipError } from './lib/procs.mjs';
-import { renderSvg, renderTable, SECTIONS } from './lib/report.mjs';
+import { pathsOf, renderSvg, renderTable, SECTIONS } from './lib/report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 
@@ -279,7 +279,7 @@ function describe(res) {
     return `${res.upstreams} upstreams: ${res.rssPerUpstreamMB.toFixed(2)} MB RSS, ${res.heapPerUpstreamKB.toFixed(0)} KB heap per upstream`;
   }
   if (res.blocks !== undefined) {
-    return INTERLEAVED.map(
+    return pathsOf(res).map(
       (path) => `${path} ${res[`p50Us:${path}`].toFixed(0)} µs (${res[`toFloor:${path}`].toFixed(2)}x)`,
     ).join(', ');
   }
@@ -509,7 +509,7 @@ const report = {
 
 const sections = SECTIONS.map((s) => {
   const own = rows.filter((r) => r.scenario === s.scenario);
-  return { ...s, rows: s.expand ? own.flatMap((r) => s.expand(r, INTERLEAVED)) : own };
+  return { ...s, rows: s.expand ? own.flatMap((r) => s.expand(r)) : own };
 });
 mkdirSync(dirname(outBase), { recursive: true });
 writeFileSync(`${outBase}.json`, `${JSON.stringify(report, null, 2)}\n`);

@@ -421,37 +421,40 @@ const floorScale = (name, which) =>
   });
 
 /**
- * p50 at concurrency 1, interleaved: the floor, the SDK 2.x client and the switchboard (inline, thread)
- * are open at once and called in short blocks, in a fresh random order for every block, so a burst of
+ * p50 at concurrency 1, interleaved: the floor, the SDK 2.x client and the switchboard (inline, thread),
+ * or with `baselineRoot` the floor and the inline switchboard of this checkout and the baseline, open at once and called in short blocks, in a fresh random order for every block, so a burst of
  * load elsewhere on the machine hits all of them alike. Per block, each path's p50 and its ratio to the
  * floor's in that block; the result is the median over blocks.
  */
-const INTERLEAVED = ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-thread'];
-
-function interleavedLatency(name) {
+function interleavedLatency(name, { baselineRoot } = {}) {
+  const paths = baselineRoot
+    ? ['floor', 'switchboard-inline', 'switchboard-inline@baseline']
+    : ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-thread'];
   return {
     name,
     scenario: 'interleaved',
-    transport: 'stdio (raw-echo), all four open at once',
+    transport: `stdio (raw-echo), ${paths.length} paths open at once`,
     client: 'several',
     needs: 'root',
     async measure({ cfg }) {
       const Switchboard = await loadSwitchboard();
+      const Baseline = baselineRoot && (await loadSwitchboard(baselineRoot));
+      const single = (S, isolation) => () =>
+        openSwitchboard({ Switchboard: S, count: 1, isolation, pick: () => 's0' });
       const open = {
         floor: () => startFloorClient({ args: [RAW_ECHO] }),
         'sdk2-stdio': () => sdkStdio(SDK2),
-        'switchboard-inline': () =>
-          openSwitchboard({ Switchboard, count: 1, isolation: 'inline', pick: () => 's0' }),
-        'switchboard-thread': () =>
-          openSwitchboard({ Switchboard, count: 1, isolation: 'thread', pick: () => 's0' }),
+        'switchboard-inline': single(Switchboard, 'inline'),
+        'switchboard-thread': single(Switchboard, 'thread'),
+        'switchboard-inline@baseline': single(Baseline, 'inline'),
       };
       const handles = new Map();
       try {
-        for (const path of INTERLEAVED) handles.set(path, await open[path]());
+        for (const path of paths) handles.set(path, await open[path]());
         for (const h of handles.values()) await sequential(h, cfg.warmupCalls, cfg.latencyCapMs);
-        const blocks = new Map(INTERLEAVED.map((path) => [path, []]));
+        const blocks = new Map(paths.map((path) => [path, []]));
         for (let b = 0; b < cfg.interleavedBlocks; b++) {
-          for (const path of shuffle(INTERLEAVED)) {
+          for (const path of shuffle(paths)) {
             const samples = await sequential(handles.get(path), cfg.interleavedBlockCalls, cfg.latencyCapMs);
             blocks.get(path).push(Number(pct(samples, 50)) / 1000);
           }
@@ -526,8 +529,6 @@ const streamablePeer = (name, start, client) => ({
     );
   },
 });
-
-export { INTERLEAVED };
 
 export const contenders = [
   // One upstream.
@@ -657,5 +658,6 @@ export function baselineContenders(root) {
     switchboard('switchboard-inline@baseline', 'inline', { root, label }),
     switchboard('switchboard-thread@baseline', 'thread', { root, label }),
     switchboardFanOut('switchboard-inline-fanout@baseline', 'inline', { root, label }),
+    interleavedLatency('c1-interleaved@baseline', { baselineRoot: root }),
   ];
 }

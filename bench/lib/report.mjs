@@ -7,6 +7,12 @@ const fmtRatio = (v) =>
     ? '-'
     : `${v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}x`;
 
+/** The paths an interleaved row measured, from its `p50Us:<path>` figures. */
+export const pathsOf = (r) =>
+  Object.keys(r)
+    .filter((k) => k.startsWith('p50Us:'))
+    .map((k) => k.slice('p50Us:'.length));
+
 const NAME = [
   ['contender', (r) => r.name],
   ['transport', (r) => r.transport],
@@ -92,11 +98,11 @@ export const SECTIONS = [
     title: 'p50 at concurrency 1, interleaved: the paths open at once, called in alternating short blocks',
     refs: {},
     // One measured row holds every path's figures; it is shown as one line per path.
-    expand: (r, paths) =>
+    expand: (r) =>
       r.status !== 'ok'
         ? [r]
-        : paths.map((path) => ({
-            name: path,
+        : pathsOf(r).map((path) => ({
+            name: r.name === 'c1-interleaved' ? path : `${path} (${r.name})`,
             status: 'ok',
             blocks: r.blocks,
             callsPerBlock: r.callsPerBlock,
