@@ -46,12 +46,6 @@ export class Mailbox {
   get waiting(): number {
     return this.#waiting;
   }
-  get paused(): boolean {
-    return this.#paused;
-  }
-  get limits(): Readonly<MailboxLimits> {
-    return this.#limits;
-  }
 
   /**
    * Stops handing out slots: new calls wait in line (within their own deadlines) and a freed slot is not

@@ -218,11 +218,6 @@ export class Supervisor {
     await Promise.all([host?.close(reason).catch(() => {}), ...this.#old]);
   }
 
-  /** Whether anything of this server is still running: calls, or a replaced connection closing. */
-  get busy(): boolean {
-    return this.mailbox.running > 0 || this.mailbox.waiting > 0 || this.#old.size > 0;
-  }
-
   /**
    * Closes a connection that has been replaced, once `drained()` settles (at most `drainMs`, and not
    * past stop()). Until then stop() can still reach it.
