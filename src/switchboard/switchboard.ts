@@ -101,6 +101,13 @@ export interface StartOptions extends LoadOptions {
   requireAll?: boolean | undefined;
   /** Where upstreams live; tests and embedders may supply their own. */
   hostFactory?: HostFactory | undefined;
+  /**
+   * `false`: no server is restarted, whatever its config says; one that fails to start or goes down stays
+   * `failed`. For one-shot work (a CLI command) that would exit before any restart came.
+   */
+  restart?: false | undefined;
+  /** Listeners attached before any server starts, so nothing emitted during start-up is missed. */
+  on?: { [E in keyof SwitchboardEvents]?: (...args: SwitchboardEvents[E]) => void } | undefined;
 }
 
 interface Route {
@@ -147,6 +154,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   });
   #factory: HostFactory;
   #only: Set<string> | undefined;
+  #noRestart: boolean;
   #loadOptions: LoadOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #watcher: FSWatcher | undefined;
@@ -160,6 +168,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     this.#names = new NameRegistry(config.separator);
     this.#factory = opts.hostFactory ?? defaultHostFactory;
     this.#only = opts.only ? new Set(opts.only) : undefined;
+    this.#noRestart = opts.restart === false;
+    for (const [event, listener] of Object.entries(opts.on ?? {})) {
+      if (listener) this.on(event as keyof SwitchboardEvents, listener as (...args: unknown[]) => void);
+    }
     this.#loadOptions = { env: opts.env, cwd: opts.cwd };
   }
 
@@ -194,7 +206,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   }
 
   #addRoute(server: ServerConfig): Route {
-    const config = this.#wanted(server) ? server : { ...server, enabled: false };
+    const config = this.#effective(server);
     const route: Route = {
       sup: undefined as unknown as Supervisor,
       tools: undefined,
@@ -220,8 +232,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     return route;
   }
 
-  #wanted(server: ServerConfig): boolean {
-    return server.enabled && (!this.#only || this.#only.has(server.name));
+  /** A server's entry as this switchboard runs it: off unless wanted, restarts off if asked. */
+  #effective(server: ServerConfig): ServerConfig {
+    const wanted = server.enabled && (!this.#only || this.#only.has(server.name));
+    if (wanted && !this.#noRestart) return server;
+    return { ...server, enabled: wanted, ...(this.#noRestart ? { restart: false as const } : {}) };
   }
 
   /** The first start of a route: the connection, then its catalog. */
@@ -741,7 +756,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     }
     for (const server of next.servers) {
       const route = this.#routes.get(server.name);
-      const wanted = this.#wanted(server) ? server : { ...server, enabled: false };
+      const wanted = this.#effective(server);
       if (!route) {
         report.added.push(server.name);
         work.push(this.#startRoute(this.#addRoute(server), undefined).catch(() => {}));
