@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SwitchboardError } from '../core/errors.js';
 import { DEFAULT_SEPARATOR } from '../core/names.js';
+import { configError } from './error.js';
 import { interpolate } from './interpolate.js';
 import { stripJsonComments } from './jsonc.js';
 
@@ -73,6 +74,13 @@ export interface ServerConfig extends ServerOptions {
   name: string;
   enabled: boolean;
   transport: TransportSpec;
+  /**
+   * Set when a `${...}` in this entry could not be resolved (an unset variable, a VS Code `${input:...}`):
+   * E_CONFIG naming the file, the JSON path and the variable. This server alone fails, with this error,
+   * and is never started; the others run. The rest of the entry is still valid, with the unresolved
+   * `${...}` text left as written.
+   */
+  unresolved?: SwitchboardError | undefined;
 }
 
 export interface SwitchboardConfig {
@@ -175,6 +183,9 @@ const fileShape = z.looseObject({
 
 const KNOWN_TOP = new Set(['mcpServers', 'servers', 'switchboard', 'inputs', '$schema']);
 const KNOWN_SERVER = new Set([...Object.keys(serverEntry.shape), 'envFile', 'description', 'disabled']);
+/** Keys of a server entry the switchboard reads. Only these are interpolated: a `${VAR}` in a key that is
+ * ignored (`description`, an unknown key) must not fail the server. */
+const READ_SERVER = new Set(Object.keys(serverEntry.shape));
 const KNOWN_DEFAULTS = new Set(Object.keys(optionShape));
 const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -265,19 +276,71 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
         `server name '${name}' contains the name separator '${separator}'; rename it or set switchboard.separator`,
       );
     }
-    const interpolated = interpolate(value, { env, configDir: baseDir, where, path });
-    const parsed = serverEntry.safeParse(interpolated);
-    if (!parsed.success) throw zodError(where, parsed.error, path);
-    const e = parsed.data;
+    // An interpolation error here fails this server alone (`unresolved`), not the whole config.
+    const errors: SwitchboardError[] = [];
+    const interpolated = isRecord(value)
+      ? Object.fromEntries(
+          Object.entries(value).map(([k, v]) => [
+            k,
+            READ_SERVER.has(k)
+              ? interpolate(v, { env, configDir: baseDir, where, path: `${path}.${k}`, errors })
+              : v,
+          ]),
+        )
+      : value;
+    const literal = new Set(errors.map((err) => String(err.data.path)));
+    const e = parseEntry(interpolated, literal, where, path);
     for (const key of Object.keys(e)) {
       if (!KNOWN_SERVER.has(key)) warnings.push(unknownKey(where, `${path}.${key}`, key, KNOWN_SERVER));
     }
-    out.push({ name, ...resolveEntry(e, defaults, baseDir, where, path) });
+    const unresolved = unresolvedError(errors);
+    out.push({
+      name,
+      ...resolveEntry(e, defaults, baseDir, where, path, literal),
+      ...(unresolved ? { unresolved } : {}),
+    });
   }
   return { servers: out, separator, source, warnings };
 }
 
 type Entry = z.infer<typeof serverEntry>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Validates a server entry. `literal` holds the JSON paths of strings that kept an unresolved `${...}`:
+ * a key that fails only because of one (`"type": "${KIND}"`) is dropped, as if absent, since the server
+ * will not start anyway and the rest of the entry should still be a valid ServerConfig.
+ */
+function parseEntry(value: unknown, literal: ReadonlySet<string>, where: string, path: string): Entry {
+  let parsed = serverEntry.safeParse(value);
+  if (!parsed.success && literal.size > 0 && isRecord(value)) {
+    const keys = parsed.error.issues.map((issue) => {
+      const key = issue.path.length === 1 ? String(issue.path[0]) : undefined;
+      return key !== undefined && literal.has(`${path}.${key}`) ? key : undefined;
+    });
+    if (keys.every((key) => key !== undefined)) {
+      const copy = { ...value };
+      for (const key of keys) delete copy[key];
+      parsed = serverEntry.safeParse(copy);
+    }
+  }
+  if (!parsed.success) throw zodError(where, parsed.error, path);
+  return parsed.data;
+}
+
+/** One error for a server entry: the first unresolved `${...}`, naming the others too. */
+function unresolvedError(errors: readonly SwitchboardError[]): SwitchboardError | undefined {
+  const [first, ...rest] = errors;
+  if (!first || rest.length === 0) return first;
+  const others = rest.map((err) => `${String(err.data.expression)} at ${String(err.data.path)}`).join(', ');
+  return new SwitchboardError('E_CONFIG', `${first.message} (also in this entry: ${others})`, {
+    data: { ...first.data, also: rest.map((err) => err.data) },
+    cause: first,
+  });
+}
 
 function resolveEntry(
   e: Entry,
@@ -285,6 +348,7 @@ function resolveEntry(
   baseDir: string,
   where: string,
   path: string,
+  literal: ReadonlySet<string>,
 ): Omit<ServerConfig, 'name'> {
   const type = e.type === 'streamable-http' || e.type === 'streamableHttp' ? 'http' : e.type;
   let transport: TransportSpec;
@@ -292,16 +356,23 @@ function resolveEntry(
     if (e.command !== undefined)
       throw configError(where, path, 'has both "command" and "url"; a server is either a process or a URL');
     if (!e.url) throw configError(where, `${path}.url`, `type "${type}" needs a "url"`);
-    let url: URL;
-    try {
-      url = new URL(e.url);
-    } catch {
-      throw configError(where, `${path}.url`, `'${e.url}' is not a valid URL`);
+    const mustBeHttp = () => configError(where, `${path}.url`, `'${e.url}' must be http:// or https://`);
+    if (literal.has(`${path}.url`)) {
+      // An unresolved `${VAR}` is still in it: keep the text as written. Only a scheme written before
+      // the first `${` is checked, as that part cannot change when the variable is set.
+      const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(e.url.slice(0, e.url.indexOf('${')))?.[1];
+      if (scheme !== undefined && !/^https?$/i.test(scheme)) throw mustBeHttp();
+      transport = { type: type ?? 'http', url: e.url, headers: e.headers ?? {} };
+    } else {
+      let url: URL;
+      try {
+        url = new URL(e.url);
+      } catch (err) {
+        throw configError(where, `${path}.url`, `'${e.url}' is not a valid URL`, err);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw mustBeHttp();
+      transport = { type: type ?? 'http', url: url.href, headers: e.headers ?? {} };
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw configError(where, `${path}.url`, `'${e.url}' must be http:// or https://`);
-    }
-    transport = { type: type ?? 'http', url: url.href, headers: e.headers ?? {} };
   } else {
     if (!e.command)
       throw configError(
@@ -375,19 +446,16 @@ export function needsRestart(a: ServerConfig, b: ServerConfig): boolean {
 }
 
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
+  return JSON.stringify(value, (_key, v: unknown) => {
+    // An error (`unresolved`) is the same when its code and message are: a new parse makes a new object.
+    if (v instanceof SwitchboardError) return { code: v.code, message: v.message };
+    return v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v,
-  );
-}
-
-export function configError(where: string, path: string, reason: string, cause?: unknown): SwitchboardError {
-  return new SwitchboardError('E_CONFIG', `invalid config ${where}${path ? ` at ${path}` : ''}: ${reason}`, {
-    data: { file: where, path, reason },
-    cause,
+      : v;
   });
 }
+
+export { configError };
 
 function zodError(where: string, error: z.ZodError, prefix = ''): SwitchboardError {
   const issue = error.issues[0];

@@ -1,4 +1,5 @@
-import { SwitchboardError } from '../core/errors.js';
+import type { SwitchboardError } from '../core/errors.js';
+import { configError } from './error.js';
 
 export interface InterpolateContext {
   env: Record<string, string | undefined>;
@@ -6,6 +7,11 @@ export interface InterpolateContext {
   configDir: string;
   where: string;
   path: string;
+  /**
+   * When given, a variable that cannot be resolved is recorded here and its `${...}` text is left as
+   * written, so one server's missing variable fails that server alone. Without it, the first one throws.
+   */
+  errors?: SwitchboardError[] | undefined;
 }
 
 // ${VAR}, ${VAR:-default}, ${env:VAR} (VS Code's spelling); $${ is a literal ${.
@@ -31,10 +37,15 @@ function interpolateString(text: string, ctx: InterpolateContext): string {
     const value = ctx.env[name!];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
-    throw new SwitchboardError(
-      'E_CONFIG',
-      `invalid config ${ctx.where} at ${ctx.path}: environment variable ${name} is not set; set it, or write \${${name}:-default}`,
-      { data: { file: ctx.where, path: ctx.path, variable: name } },
+    const err = configError(
+      ctx.where,
+      ctx.path,
+      `environment variable ${name} is not set; set it, or write \${${name}:-default}`,
+      undefined,
+      { variable: name, expression: match },
     );
+    if (!ctx.errors) throw err;
+    ctx.errors.push(err);
+    return match;
   });
 }
