@@ -34,8 +34,9 @@ function interpolateString(text: string, ctx: InterpolateContext): string {
   return text.replace(PATTERN, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$${') return '${';
     if (name === 'configDir') return ctx.configDir;
+    // Shell semantics: ${VAR} of an empty VAR is ""; ${VAR:-default} defaults when VAR is unset or empty.
     const value = ctx.env[name!];
-    if (value !== undefined && value !== '') return value;
+    if (value !== undefined && (value !== '' || fallback === undefined)) return value;
     if (fallback !== undefined) return fallback;
     const err = configError(
       ctx.where,
