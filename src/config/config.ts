@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SwitchboardError } from '../core/errors.js';
 import { DEFAULT_SEPARATOR } from '../core/names.js';
@@ -227,6 +227,10 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
   const where = source ?? '<config object>';
   const baseDir = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
+  // VS Code's ${workspaceFolder}: a file in `.vscode/` belongs to the folder that holds `.vscode/`; any
+  // other file, to its own folder; a config object, to opts.cwd (or process.cwd()).
+  const workspaceFolder =
+    source !== undefined && basename(baseDir) === '.vscode' ? dirname(baseDir) : baseDir;
   const top = fileShape.safeParse(raw);
   if (!top.success) throw zodError(where, top.error);
   const warnings: string[] = [];
@@ -283,7 +287,14 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
           Object.entries(value).map(([k, v]) => [
             k,
             READ_SERVER.has(k)
-              ? interpolate(v, { env, configDir: baseDir, where, path: `${path}.${k}`, errors })
+              ? interpolate(v, {
+                  env,
+                  configDir: baseDir,
+                  workspaceFolder,
+                  where,
+                  path: `${path}.${k}`,
+                  errors,
+                })
               : v,
           ]),
         )
