@@ -122,25 +122,23 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'protocol'>> = Object
 });
 
 const ms = () => z.number().int().min(0);
-const restartShape = z.union([
-  z.literal(false),
-  z.strictObject({
-    initialDelayMs: ms().optional(),
-    maxDelayMs: ms().optional(),
-    jitter: z.number().min(0).max(1).optional(),
-    crashLoopAfter: z.number().int().min(1).optional(),
-    crashLoopRetryMs: z.number().int().min(1).optional(),
-    stableAfterMs: ms().optional(),
-  }),
-]);
-const healthShape = z.union([
-  z.literal(false),
-  z.strictObject({
-    intervalMs: z.number().int().min(10).optional(),
-    timeoutMs: z.number().int().min(1).optional(),
-    failures: z.number().int().min(1).optional(),
-  }),
-]);
+// Unknown keys of a policy are dropped here (z.object strips them) and warned about in parseConfig.
+const restartObject = z.object({
+  initialDelayMs: ms().optional(),
+  maxDelayMs: ms().optional(),
+  jitter: z.number().min(0).max(1).optional(),
+  crashLoopAfter: z.number().int().min(1).optional(),
+  crashLoopRetryMs: z.number().int().min(1).optional(),
+  stableAfterMs: ms().optional(),
+});
+const healthObject = z.object({
+  intervalMs: z.number().int().min(10).optional(),
+  timeoutMs: z.number().int().min(1).optional(),
+  failures: z.number().int().min(1).optional(),
+});
+const OFF_OR_OBJECT = 'expected false (off) or an object of settings';
+const restartShape = z.union([z.literal(false), restartObject], { error: OFF_OR_OBJECT });
+const healthShape = z.union([z.literal(false), healthObject], { error: OFF_OR_OBJECT });
 
 const optionShape = {
   timeoutMs: z.number().int().min(0).optional(),
@@ -187,6 +185,15 @@ const KNOWN_SERVER = new Set([...Object.keys(serverEntry.shape), 'envFile', 'des
  * ignored (`description`, an unknown key) must not fail the server. */
 const READ_SERVER = new Set(Object.keys(serverEntry.shape));
 const KNOWN_DEFAULTS = new Set(Object.keys(optionShape));
+const KNOWN_SWITCHBOARD = new Set(['separator', 'defaults']);
+const KNOWN_POLICY = {
+  restart: new Set(Object.keys(restartObject.shape)),
+  health: new Set(Object.keys(healthObject.shape)),
+};
+/** The keys a server entry cannot do without: a near miss of one is named when both are missing. */
+const ESSENTIAL_SERVER = new Set(['command', 'url']);
+const URL_KEY = new Set(['url']);
+const SERVER_SECTIONS = new Set(['mcpServers', 'servers']);
 const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface LoadOptions {
@@ -234,23 +241,27 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
   const top = fileShape.safeParse(raw);
   if (!top.success) throw zodError(where, top.error);
   const warnings: string[] = [];
-  for (const key of Object.keys(top.data)) {
-    if (!KNOWN_TOP.has(key)) warnings.push(`${where}: unknown top-level key '${key}' (ignored)`);
-  }
   const { mcpServers, servers, switchboard } = top.data;
   if (!mcpServers && !servers) {
-    throw configError(
-      where,
-      '',
-      `no servers: expected "mcpServers" (Claude Desktop, Cursor) or "servers" (VS Code) with at least one entry`,
-    );
+    const expected = `"mcpServers" (Claude Desktop, Cursor) or "servers" (VS Code) with at least one entry`;
+    const typo = nearMiss(top.data, SERVER_SECTIONS, KNOWN_TOP);
+    if (typo) {
+      throw configError(
+        where,
+        typo.key,
+        `unknown key; did you mean '${typo.meant}'? Without it there are no servers: expected ${expected}`,
+      );
+    }
+    throw configError(where, '', `no servers: expected ${expected}`);
   }
+  warnUnknown(warnings, where, '', top.data, KNOWN_TOP);
+  warnUnknown(warnings, where, 'switchboard', switchboard, KNOWN_SWITCHBOARD);
   const separator = switchboard?.separator ?? DEFAULT_SEPARATOR;
   const defaults = switchboard?.defaults ?? {};
-  for (const key of Object.keys(defaults)) {
-    if (!KNOWN_DEFAULTS.has(key))
-      warnings.push(unknownKey(where, `switchboard.defaults.${key}`, key, KNOWN_DEFAULTS));
-  }
+  warnUnknown(warnings, where, 'switchboard.defaults', defaults, KNOWN_DEFAULTS);
+  // The parsed policies have lost their unknown keys; warn from the text as written.
+  const rawDefaults = (raw as { switchboard?: { defaults?: unknown } }).switchboard?.defaults;
+  warnPolicies(warnings, where, 'switchboard.defaults', rawDefaults);
   const entries: [string, string, unknown][] = [
     ...Object.entries(mcpServers ?? {}).map(([n, v]) => ['mcpServers', n, v] as [string, string, unknown]),
     ...Object.entries(servers ?? {}).map(([n, v]) => ['servers', n, v] as [string, string, unknown]),
@@ -301,9 +312,8 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
       : value;
     const literal = new Set(errors.map((err) => String(err.data.path)));
     const e = parseEntry(interpolated, literal, where, path);
-    for (const key of Object.keys(e)) {
-      if (!KNOWN_SERVER.has(key)) warnings.push(unknownKey(where, `${path}.${key}`, key, KNOWN_SERVER));
-    }
+    warnUnknown(warnings, where, path, e, KNOWN_SERVER);
+    warnPolicies(warnings, where, path, value);
     const unresolved = unresolvedError(errors);
     out.push({
       name,
@@ -366,7 +376,17 @@ function resolveEntry(
   if (type === 'http' || type === 'sse' || (type === undefined && e.url !== undefined)) {
     if (e.command !== undefined)
       throw configError(where, path, 'has both "command" and "url"; a server is either a process or a URL');
-    if (!e.url) throw configError(where, `${path}.url`, `type "${type}" needs a "url"`);
+    if (!e.url) {
+      const typo = nearMiss(e, URL_KEY, KNOWN_SERVER);
+      if (typo) {
+        throw configError(
+          where,
+          `${path}.${typo.key}`,
+          `unknown key; did you mean '${typo.meant}'? Type "${type}" needs a "url"`,
+        );
+      }
+      throw configError(where, `${path}.url`, `type "${type}" needs a "url"`);
+    }
     const mustBeHttp = () => configError(where, `${path}.url`, `'${e.url}' must be http:// or https://`);
     if (literal.has(`${path}.url`)) {
       // An unresolved `${VAR}` is still in it: keep the text as written. Only a scheme written before
@@ -385,12 +405,18 @@ function resolveEntry(
       transport = { type: type ?? 'http', url: url.href, headers: e.headers ?? {} };
     }
   } else {
-    if (!e.command)
-      throw configError(
-        where,
-        path,
-        'needs "command" (a process to start) or "url" (a server to connect to)',
-      );
+    if (!e.command) {
+      const needs = '"command" (a process to start) or "url" (a server to connect to)';
+      const typo = nearMiss(e, ESSENTIAL_SERVER, KNOWN_SERVER);
+      if (typo) {
+        throw configError(
+          where,
+          `${path}.${typo.key}`,
+          `unknown key; did you mean '${typo.meant}'? The server needs ${needs}`,
+        );
+      }
+      throw configError(where, path, `needs ${needs}`);
+    }
     if (e.url !== undefined)
       throw configError(where, path, 'has both "command" and "url"; a server is either a process or a URL');
     transport = {
@@ -470,29 +496,92 @@ export { configError };
 
 function zodError(where: string, error: z.ZodError, prefix = ''): SwitchboardError {
   const issue = error.issues[0];
-  const sub = issue
-    ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
-    : '';
-  const path = `${prefix}${prefix ? sub : sub.replace(/^\./, '')}`;
-  return configError(where, path, issue?.message ?? 'invalid', error);
+  // `restart: { initialDelayMs: 'soon' }` fails both `false` and the object: report the object's issue,
+  // at its key, rather than the union's "Invalid input" at `restart`.
+  let path = issue?.path ?? [];
+  let message = issue?.message ?? 'invalid';
+  let inner: z.core.$ZodIssue | undefined = issue;
+  while (inner?.code === 'invalid_union') {
+    const deepest = inner.errors
+      .map((branch) => branch[0])
+      .filter((first): first is z.core.$ZodIssue => first !== undefined && first.path.length > 0)
+      .sort((x, y) => y.path.length - x.path.length)[0];
+    if (!deepest) break;
+    path = [...path, ...deepest.path];
+    message = deepest.message;
+    inner = deepest;
+  }
+  const sub = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  return configError(where, `${prefix}${prefix ? sub : sub.replace(/^\./, '')}`, message, error);
 }
 
-function unknownKey(where: string, path: string, key: string, known: Set<string>): string {
+/** Warns about each key of `value` (when it is an object) that is not in `known`. */
+function warnUnknown(
+  warnings: string[],
+  where: string,
+  path: string,
+  value: unknown,
+  known: ReadonlySet<string>,
+) {
+  if (!isRecord(value)) return;
+  for (const key of Object.keys(value)) {
+    if (known.has(key)) continue;
+    const meant = suggest(key, known);
+    const at = path ? `${path}.${key}` : key;
+    warnings.push(`${where}: unknown key at ${at} (ignored)${meant ? `; did you mean '${meant}'?` : ''}`);
+  }
+}
+
+/** Unknown keys inside `restart` and `health` of a server entry or of switchboard.defaults. */
+function warnPolicies(warnings: string[], where: string, path: string, holder: unknown) {
+  if (!isRecord(holder)) return;
+  for (const name of ['restart', 'health'] as const) {
+    warnUnknown(warnings, where, `${path}.${name}`, holder[name], KNOWN_POLICY[name]);
+  }
+}
+
+/** An unknown key of `value` that looks like a misspelling of one in `wanted`. */
+function nearMiss(
+  value: Record<string, unknown>,
+  wanted: ReadonlySet<string>,
+  known: ReadonlySet<string> = wanted,
+): { key: string; meant: string } | undefined {
+  for (const key of Object.keys(value)) {
+    const meant = known.has(key) ? undefined : suggest(key, wanted);
+    if (meant) return { key, meant };
+  }
+  return undefined;
+}
+
+/**
+ * The known key closest to `key`, if it is close enough to be a typo: the same but for case, or at most
+ * two edits away (one for keys of four characters or fewer, where two edits make most words alike).
+ */
+function suggest(key: string, known: ReadonlySet<string>): string | undefined {
   const lower = key.toLowerCase();
-  const near = [...known].find((k) => k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2);
-  return `${where}: unknown key at ${path} (ignored)${near ? `; did you mean '${near}'?` : ''}`;
+  let best: { meant: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(candidate.toLowerCase(), lower);
+    const limit = Math.min(candidate.length, key.length) <= 4 ? 1 : 2;
+    if (distance <= limit && (!best || distance < best.distance)) best = { meant: candidate, distance };
+  }
+  return best?.meant;
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) between a and b: optimal string alignment. */
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      const row = d[i]!;
+      const up = d[i - 1]!;
+      row[j] = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+      }
     }
   }
-  return row[b.length]!;
+  return d[a.length]![b.length]!;
 }
