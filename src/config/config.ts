@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SwitchboardError } from '../core/errors.js';
 import { DEFAULT_SEPARATOR } from '../core/names.js';
+import { parseDotenv } from './dotenv.js';
 import { configError } from './error.js';
 import { interpolate } from './interpolate.js';
 import { stripJsonComments } from './jsonc.js';
@@ -161,6 +162,7 @@ const serverEntry = z.looseObject({
   command: z.string().min(1, 'must not be empty').optional(),
   args: z.array(z.string()).optional(),
   env: stringMap.optional(),
+  envFile: z.string().min(1, 'must not be empty').optional(),
   cwd: z.string().optional(),
   url: z.string().optional(),
   headers: stringMap.optional(),
@@ -180,7 +182,7 @@ const fileShape = z.looseObject({
 });
 
 const KNOWN_TOP = new Set(['mcpServers', 'servers', 'switchboard', 'inputs', '$schema']);
-const KNOWN_SERVER = new Set([...Object.keys(serverEntry.shape), 'envFile', 'description', 'disabled']);
+const KNOWN_SERVER = new Set([...Object.keys(serverEntry.shape), 'description', 'disabled']);
 /** Keys of a server entry the switchboard reads. Only these are interpolated: a `${VAR}` in a key that is
  * ignored (`description`, an unknown key) must not fail the server. */
 const READ_SERVER = new Set(Object.keys(serverEntry.shape));
@@ -317,7 +319,7 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
     const unresolved = unresolvedError(errors);
     out.push({
       name,
-      ...resolveEntry(e, defaults, baseDir, where, path, literal),
+      ...resolveEntry(e, defaults, baseDir, where, path, literal, warnings),
       ...(unresolved ? { unresolved } : {}),
     });
   }
@@ -370,6 +372,7 @@ function resolveEntry(
   where: string,
   path: string,
   literal: ReadonlySet<string>,
+  warnings: string[],
 ): Omit<ServerConfig, 'name'> {
   const type = e.type === 'streamable-http' || e.type === 'streamableHttp' ? 'http' : e.type;
   let transport: TransportSpec;
@@ -404,6 +407,9 @@ function resolveEntry(
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw mustBeHttp();
       transport = { type: type ?? 'http', url: url.href, headers: e.headers ?? {} };
     }
+    if (e.envFile !== undefined) {
+      warnings.push(`${where}: envFile at ${path}.envFile applies to stdio servers only (ignored)`);
+    }
   } else {
     if (!e.command) {
       const needs = '"command" (a process to start) or "url" (a server to connect to)';
@@ -423,7 +429,8 @@ function resolveEntry(
       type: 'stdio',
       command: e.command,
       args: e.args ?? [],
-      env: e.env ?? {},
+      // `env` entries win over the envFile's.
+      env: { ...envFile(e.envFile, baseDir, where, `${path}.envFile`, literal, warnings), ...e.env },
       cwd: e.cwd === undefined ? undefined : isAbsolute(e.cwd) ? e.cwd : resolve(baseDir, e.cwd),
     };
   }
@@ -445,6 +452,42 @@ function resolveEntry(
     health: policy(e.health, defaults.health, DEFAULT_HEALTH),
     retry: pick('retry') ?? DEFAULT_OPTIONS.retry,
   };
+}
+
+/**
+ * The variables of a server's `envFile` (dotenv format; relative to the config file's folder). They go to
+ * the child process only: like VS Code, they are not visible to `${VAR}` in the same entry, which is
+ * interpolated from the switchboard's own environment before the file is read (its path may use them).
+ */
+function envFile(
+  file: string | undefined,
+  baseDir: string,
+  where: string,
+  path: string,
+  literal: ReadonlySet<string>,
+  warnings: string[],
+): Record<string, string> {
+  // A path with an unresolved `${VAR}` is not read: the server fails on the variable, not on the file.
+  if (file === undefined || literal.has(path)) return {};
+  const full = resolve(baseDir, file);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+  } catch (err) {
+    throw configError(
+      where,
+      path,
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `envFile ${full} not found; create it, or fix the path (a relative path starts at the config file's folder)`
+        : `cannot read envFile ${full}: ${(err as Error).message}; fix the path or the file's permissions`,
+      err,
+    );
+  }
+  const { vars, problems } = parseDotenv(text);
+  for (const { line, reason } of problems) {
+    warnings.push(`${where}: envFile ${full} line ${line} ${reason} (ignored); read for ${path}`);
+  }
+  return vars;
 }
 
 /** A policy object: `false` anywhere turns it off; otherwise the entry's keys over the defaults' keys. */
