@@ -34,14 +34,13 @@ export function interpolate(value: unknown, ctx: InterpolateContext): unknown {
  * Built-ins, looked up before the environment. The VS Code ones follow its variables reference
  * (https://code.visualstudio.com/docs/reference/variables-reference), for the one folder we know.
  */
-const BUILTINS: Record<string, (ctx: InterpolateContext) => string> = {
-  configDir: (ctx) => ctx.configDir,
-  workspaceFolder: (ctx) => ctx.workspaceFolder,
-  workspaceFolderBasename: (ctx) => basename(ctx.workspaceFolder),
-  userHome: () => homedir(),
-  pathSeparator: () => sep,
-  '/': () => sep,
-};
+const BUILTINS = new Map<string, (ctx: InterpolateContext) => string>([
+  ['configDir', (ctx) => ctx.configDir],
+  ['workspaceFolder', (ctx) => ctx.workspaceFolder],
+  ['workspaceFolderBasename', (ctx) => basename(ctx.workspaceFolder)],
+  ['userHome', () => homedir()],
+  ['pathSeparator', () => sep],
+]);
 
 /** VS Code variables about the open editor: there is no editor here. */
 const EDITOR_ONLY = new Set([
@@ -113,7 +112,7 @@ function resolve(inner: string, expression: string, ctx: InterpolateContext): st
       string | undefined,
     ];
     if (!prefixed) {
-      const builtin = BUILTINS[name];
+      const builtin = BUILTINS.get(name);
       if (builtin) return builtin(ctx);
       if (EDITOR_ONLY.has(name)) {
         return fail(
@@ -124,7 +123,8 @@ function resolve(inner: string, expression: string, ctx: InterpolateContext): st
       }
     }
     // Shell semantics: ${VAR} of an empty VAR is ""; ${VAR:-default} defaults when VAR is unset or empty.
-    const value = ctx.env[name];
+    // Own keys only: `${constructor}` is a variable, not Object.prototype's.
+    const value = Object.hasOwn(ctx.env, name) ? ctx.env[name] : undefined;
     if (value !== undefined && (value !== '' || fallback === undefined)) return value;
     if (fallback !== undefined) return fallback;
     return fail(
@@ -136,7 +136,7 @@ function resolve(inner: string, expression: string, ctx: InterpolateContext): st
       },
     );
   }
-  if (inner === '/') return BUILTINS['/']!(ctx);
+  if (inner === '/') return sep;
   const prefix = /^([A-Za-z]+):/.exec(inner)?.[1];
   const cannot =
     prefix !== undefined && Object.hasOwn(VS_CODE_PREFIXES, prefix) ? VS_CODE_PREFIXES[prefix] : undefined;

@@ -53,6 +53,19 @@ test('only an unset variable without a default is an error, and it says "is not 
   );
 });
 
+test('names inherited from Object.prototype are variables like any other', () => {
+  const [a] = parseConfig(
+    { mcpServers: { a: { command: 'x', args: ['${toString:-d}', '${constructor}'] } } },
+    { env: {} },
+    '/etc/sb.json',
+  ).servers;
+  assert.deepEqual(a?.transport.type === 'stdio' && a.transport.args, ['d', '${constructor}']);
+  assert.match(
+    a?.unresolved?.message ?? '',
+    /at mcpServers\.a\.args\[1\]: environment variable constructor is not set/,
+  );
+});
+
 test("VS Code's ${workspaceFolder} is the folder that holds .vscode/, and its other built-ins resolve", () => {
   const file = configFile(
     {
