@@ -23,7 +23,7 @@ const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '
  */
 export function parseDotenv(text: string): Dotenv {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const vars: Record<string, string> = {};
+  const vars: Record<string, string> = Object.create(null); // a key named __proto__ is a key
   const problems: DotenvProblem[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
