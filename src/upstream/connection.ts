@@ -167,7 +167,16 @@ export class UpstreamConnection {
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     let handshake: ServerDescription;
     try {
-      await client.connect(transport, { signal, timeout: config.startTimeoutMs });
+      // The SDK's version negotiation (the server/discover probe) and its SSE transport's start() do not
+      // watch the signal, so the abort and the deadline are raced here. The catch below closes the
+      // transport, which aborts the SDK's fetches and ends its probe: nothing is left running.
+      const connecting = client.connect(transport, { signal, timeout: config.startTimeoutMs });
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        connecting.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
       const protocolVersion = client.getNegotiatedProtocolVersion() ?? 'unknown';
       handshake = {
         protocolVersion,
