@@ -156,7 +156,7 @@ export class UpstreamConnection {
             closeGraceMs: config.closeGraceMs,
             onStderr: events.stderr,
           })
-        : createHttpTransport(spec);
+        : createHttpTransport(spec, { sessionEndMs: config.closeGraceMs });
     const client = new Client(CLIENT_INFO, {
       capabilities: {},
       ...(config.protocol === 'legacy'

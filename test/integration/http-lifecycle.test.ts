@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { type ProtocolMode, Switchboard, type SwitchboardError } from '../../src/index.js';
 import { type MisbehavingServer, startMisbehavingServer } from '../fixtures/http-misbehaving.js';
 import { startHttpFixture } from '../fixtures/http-server.js';
-import { type Isolation, waitFor } from '../helpers.js';
+import { startStatefulFixture } from '../fixtures/http-stateful-server.js';
+import { type Isolation, structured, waitFor } from '../helpers.js';
 
 /** What the old code waited out: the whole start deadline. A prompt end takes a few milliseconds. */
 const START_TIMEOUT_MS = 8000;
@@ -160,6 +161,97 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
           assert.ok(await waitFor(() => srv.open() === 0, PROMPT_MS), `${srv.open()} requests still open`);
         } finally {
           await live.close();
+        }
+      },
+    );
+  });
+}
+
+for (const isolation of ['inline', 'thread'] as Isolation[]) {
+  describe(`Streamable HTTP session end (${isolation})`, () => {
+    for (const protocol of ['auto', 'legacy'] as ProtocolMode[]) {
+      test(`protocol ${protocol}: close() ends the server's session with DELETE`, BOUND, async () => {
+        const fx = await startStatefulFixture('s1');
+        try {
+          const sb = await Switchboard.start({ mcpServers: { web: { url: fx.url, isolation, protocol } } });
+          try {
+            const [status] = sb.servers();
+            assert.equal(status?.state, 'ready', status?.error?.message);
+            assert.equal(status?.protocolVersion, '2025-11-25');
+            const r = await sb.callTool('web', 'echo', { nonce: 'in-session' });
+            assert.equal(structured<{ nonce: string }>(r).nonce, 'in-session');
+            assert.equal(fx.opened.length, 1);
+          } finally {
+            await sb.close();
+          }
+          assert.deepEqual(fx.deletes, fx.opened);
+          assert.deepEqual(fx.ended, fx.opened);
+        } finally {
+          await fx.close();
+        }
+      });
+    }
+
+    test('a connection that is replaced ends its session; the new one has its own', BOUND, async () => {
+      const fx = await startStatefulFixture('s2');
+      try {
+        const sb = await Switchboard.start({ mcpServers: { web: { url: fx.url, isolation } } });
+        try {
+          assert.equal(sb.servers()[0]?.state, 'ready', sb.servers()[0]?.error?.message);
+          const [first] = fx.opened;
+          // A changed entry restarts the server: the old connection goes, a new one comes.
+          const report = await sb.reload(
+            { mcpServers: { web: { url: fx.url, isolation, headers: { 'x-generation': '2' } } } },
+            { drainMs: 0 },
+          );
+          assert.deepEqual(report.changed, ['web']);
+          assert.equal(sb.servers()[0]?.state, 'ready', sb.servers()[0]?.error?.message);
+          assert.equal(fx.opened.length, 2);
+          assert.ok(await waitFor(() => fx.ended.includes(first!), PROMPT_MS), `ended: ${fx.ended}`);
+          assert.deepEqual(fx.ended, [first]);
+          const r = await sb.callTool('web', 'echo', { nonce: 'after-restart' });
+          assert.equal(structured<{ nonce: string }>(r).nonce, 'after-restart');
+        } finally {
+          await sb.close();
+        }
+        assert.deepEqual(fx.ended, fx.opened);
+      } finally {
+        await fx.close();
+      }
+    });
+
+    test('a server that refuses the DELETE with 405 is closed all the same', BOUND, async () => {
+      const fx = await startStatefulFixture('s3', { onDelete: '405' });
+      try {
+        const sb = await Switchboard.start({ mcpServers: { web: { url: fx.url, isolation } } });
+        assert.equal(sb.servers()[0]?.state, 'ready', sb.servers()[0]?.error?.message);
+        await sb.close();
+        assert.deepEqual(fx.deletes, fx.opened);
+        assert.deepEqual(fx.ended, []);
+        assert.equal(sb.servers()[0]?.state, 'closed');
+      } finally {
+        await fx.close();
+      }
+    });
+
+    test(
+      'a server that never answers the DELETE holds close() no longer than closeGraceMs',
+      BOUND,
+      async () => {
+        const fx = await startStatefulFixture('s4', { onDelete: 'hang' });
+        try {
+          const sb = await Switchboard.start({
+            mcpServers: { web: { url: fx.url, isolation, closeGraceMs: 300 } },
+          });
+          assert.equal(sb.servers()[0]?.state, 'ready', sb.servers()[0]?.error?.message);
+          const t0 = performance.now();
+          await sb.close();
+          const ms = performance.now() - t0;
+          assert.deepEqual(fx.deletes, fx.opened);
+          assert.equal(fx.opened.length, 1);
+          assert.ok(ms < PROMPT_MS, `close() took ${Math.round(ms)} ms`);
+        } finally {
+          await fx.close();
         }
       },
     );
