@@ -17,7 +17,12 @@ import {
 } from '../core/correlator.js';
 import { RpcError, SwitchboardError } from '../core/errors.js';
 import { METHOD_NOT_FOUND, type Params, type RpcNotification, type RpcRequest } from '../core/jsonrpc.js';
-import { createHttpTransport } from '../transport/http.js';
+import {
+  createHttpTransport,
+  displayUrl,
+  explainHttpStartFailure,
+  type HttpStartFailure,
+} from '../transport/http.js';
 import { StdioTransport } from '../transport/stdio.js';
 import { VERSION } from '../version.js';
 
@@ -156,7 +161,7 @@ export class UpstreamConnection {
             closeGraceMs: config.closeGraceMs,
             onStderr: events.stderr,
           })
-        : createHttpTransport(spec);
+        : createHttpTransport(spec, { sessionEndMs: config.closeGraceMs });
     const client = new Client(CLIENT_INFO, {
       capabilities: {},
       ...(config.protocol === 'legacy'
@@ -167,7 +172,16 @@ export class UpstreamConnection {
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     let handshake: ServerDescription;
     try {
-      await client.connect(transport, { signal, timeout: config.startTimeoutMs });
+      // The SDK's version negotiation (the server/discover probe) and its SSE transport's start() do not
+      // watch the signal, so the abort and the deadline are raced here. The catch below closes the
+      // transport, which aborts the SDK's fetches and ends its probe: nothing is left running.
+      const connecting = client.connect(transport, { signal, timeout: config.startTimeoutMs });
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        connecting.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
       const protocolVersion = client.getNegotiatedProtocolVersion() ?? 'unknown';
       handshake = {
         protocolVersion,
@@ -178,7 +192,7 @@ export class UpstreamConnection {
       };
     } catch (err) {
       await transport.close().catch(() => {});
-      throw startError(config, transport, err, opts.signal?.aborted === true, deadline.aborted);
+      throw await startError(config, transport, err, opts.signal?.aborted === true, deadline.aborted, signal);
     }
     // The SDK client is done: from here on every message of this transport is ours to route.
     return new UpstreamConnection(config.name, transport, handshake, events);
@@ -336,29 +350,43 @@ function transportError(server: string, method: string, err: unknown): Error {
   });
 }
 
-function startError(
+/** What a failed start ends with: what happened, and (for HTTP, see explainHttpStartFailure) what to try. */
+async function startError(
   config: ServerConfig,
   transport: Transport,
   err: unknown,
   aborted: boolean,
   timedOut: boolean,
-): SwitchboardError {
+  signal: AbortSignal,
+): Promise<SwitchboardError> {
   if (err instanceof SwitchboardError && err.code === 'E_START_FAILED') return err;
   const server = config.name;
+  const spec = config.transport;
   const tail = transport instanceof StdioTransport ? transport.stderrTail.slice(-10) : [];
   const exit = transport instanceof StdioTransport ? transport.exitInfo : undefined;
   const stderr = tail.length ? `\n  last stderr of '${server}':\n    ${tail.join('\n    ')}` : '';
-  const target = config.transport.type === 'stdio' ? `'${config.transport.command}'` : config.transport.url;
+  const target = spec.type === 'stdio' ? `'${spec.command}'` : displayUrl(spec.url);
+  let http: HttpStartFailure | undefined;
   let reason: string;
   if (aborted) reason = 'start was aborted by the caller';
   else if (timedOut)
     reason = `no handshake within ${config.startTimeoutMs} ms (startTimeoutMs); is ${target} an MCP server?`;
   else if (exit)
     reason = `the process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} during start-up`;
-  else reason = err instanceof Error ? err.message : String(err);
+  else if (spec.type !== 'stdio') {
+    http = await explainHttpStartFailure(spec, err, signal);
+    reason = http.reason;
+  } else reason = err instanceof Error ? err.message : String(err);
   const code = aborted ? 'E_ABORTED' : 'E_START_FAILED';
   return new SwitchboardError(code, `server '${server}' failed to start: ${reason}${stderr}`, {
     cause: err,
-    data: { server, target, stderr: tail, exitCode: exit?.code ?? null, signal: exit?.signal ?? null },
+    data: {
+      server,
+      target,
+      ...http?.data,
+      stderr: tail,
+      exitCode: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+    },
   });
 }

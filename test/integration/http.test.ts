@@ -134,6 +134,17 @@ describe('legacy SSE upstream (server-everything)', () => {
     const r = await sb.callTool('everything', 'echo', { message: 'over-sse' });
     assert.match(JSON.stringify(r.content), /over-sse/);
   });
+
+  test('configured without "type": "sse", the start error says to set it (not its 404 page)', async () => {
+    const url = `http://127.0.0.1:${port}/sse`;
+    await using sb = await Switchboard.start({ mcpServers: { everything: { url, restart: false } } });
+    const [status] = sb.servers();
+    assert.equal(status?.state, 'failed');
+    assert.equal(status?.error?.code, 'E_START_FAILED');
+    assert.match(status?.error?.message ?? '', /is a legacy HTTP\+SSE server .*set "type": "sse"/);
+    assert.ok(status?.error?.message.includes(url), status?.error?.message);
+    assert.doesNotMatch(status?.error?.message ?? '', /<|Cannot POST/);
+  });
 });
 
 function freePort(): Promise<number> {
