@@ -45,18 +45,24 @@ export function findConfig(flag: string | undefined, cwd = process.cwd()): strin
   return BUNDLED_CONFIG;
 }
 
-/** Starts the switchboard on the chosen config, with warnings and (with --verbose) server stderr on stderr. */
+/**
+ * Starts the switchboard on the chosen config, with config warnings on stderr and, with --verbose, which
+ * config is in use, every server's stderr and every warning. Those listeners go in through `on`, so they
+ * hear start-up too: a server that fails to start usually says why on stderr.
+ */
 export async function startSwitchboard(
   ctx: CommandContext,
   opts: Pick<StartOptions, 'only'> = {},
 ): Promise<Switchboard> {
   const file = findConfig(ctx.flags.config);
-  const sb = await Switchboard.start(file, { signal: ctx.signal, ...opts });
+  if (ctx.flags.verbose) ctx.err(`config: ${file}`);
+  const on: StartOptions['on'] = ctx.flags.verbose
+    ? {
+        stderr: ({ server, line }) => ctx.err(`[${server}] ${line}`),
+        warning: ({ server, error }) => ctx.err(`[${server}] warning: ${error.message}`),
+      }
+    : undefined;
+  const sb = await Switchboard.start(file, { signal: ctx.signal, ...opts, on });
   for (const warning of sb.config.warnings) ctx.err(`warning: ${warning}`);
-  if (ctx.flags.verbose) {
-    ctx.err(`config: ${file}`);
-    sb.on('stderr', ({ server, line }) => ctx.err(`[${server}] ${line}`));
-    sb.on('warning', ({ server, error }) => ctx.err(`[${server}] warning: ${error.message}`));
-  }
   return sb;
 }

@@ -1,0 +1,82 @@
+/** The CLI's edges, through its built bin: start-up stderr, full tool objects, one-shot failures, big arguments, Ctrl-C. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BIN, ROOT } from '../helpers.js';
+
+const CLI_SERVER = `${ROOT}test/fixtures/cli-server.mjs`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bin to its end; `input` is written to its stdin (which is closed either way). */
+function run(args: string[], opts: { cwd?: string; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? tmpdir(),
+      env: { ...process.env, SWITCHBOARD_CONFIG: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.on('error', () => {}); // the bin may exit before reading all of it
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sb-cli-edges-'));
+}
+
+function configFile(content: unknown, dir = tempDir()): string {
+  const file = join(dir, 'switchboard.json');
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+/** A config entry for test/fixtures/cli-server.mjs; `tag` goes on its command line, for processesWith(). */
+function cliServer(name: string, env: Record<string, string> = {}, tag = '') {
+  return { command: process.execPath, args: [CLI_SERVER, name, tag], env };
+}
+
+test('--verbose shows what servers write to stderr during start-up, as [name] <line>', async () => {
+  const nonce = `n${process.pid}${Date.now()}`;
+  const file = configFile({
+    mcpServers: {
+      // writes, then serves
+      talky: cliServer('talky', { CLI_STDERR: `hello from start-up ${nonce}` }),
+      // writes, then exits, so its start fails
+      dying: {
+        command: process.execPath,
+        args: ['-e', `process.stderr.write('last words ${nonce}\\n'); process.exit(4)`],
+      },
+    },
+  });
+  const tools = await run(['--config', file, 'tools', '--verbose']);
+  assert.equal(tools.code, 1, tools.stderr);
+  assert.match(tools.stderr, new RegExp(`^\\[talky\\] hello from start-up ${nonce}$`, 'm'));
+  assert.match(tools.stderr, new RegExp(`^\\[dying\\] last words ${nonce}$`, 'm'));
+  assert.match(tools.stderr, /^config: .*switchboard\.json$/m);
+  assert.match(tools.stdout, /^talky\/rich\s/m);
+  // Without --verbose, no server's stderr.
+  const quiet = await run(['--config', file, 'tools']);
+  assert.doesNotMatch(quiet.stderr, /^\[talky\]/m);
+});
