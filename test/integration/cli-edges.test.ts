@@ -80,3 +80,47 @@ test('--verbose shows what servers write to stderr during start-up, as [name] <l
   const quiet = await run(['--config', file, 'tools']);
   assert.doesNotMatch(quiet.stderr, /^\[talky\]/m);
 });
+
+test('tools --json gives each tool object exactly as the server listed it, beside server and qualifiedName', async () => {
+  const file = configFile({ mcpServers: { x: cliServer('x') } });
+  const out = await run(['--config', file, 'tools', '--json']);
+  assert.equal(out.code, 0, out.stderr);
+  const tools = JSON.parse(out.stdout) as {
+    server: string;
+    name: string;
+    qualifiedName: string;
+    tool: Record<string, unknown>;
+  }[];
+  assert.deepEqual(
+    tools.map((t) => [t.server, t.name, t.qualifiedName]),
+    [
+      ['x', 'rich', 'x__rich'],
+      ['x', 'clash', 'x__clash'],
+      ['x', 'wait', 'x__wait'],
+    ],
+  );
+  assert.deepEqual(tools[0]!.tool, {
+    name: 'rich',
+    title: 'A tool with every field',
+    description: 'Carries title, annotations, execution, outputSchema, icons and _meta',
+    inputSchema: { type: 'object', properties: { nonce: { type: 'string' } } },
+    outputSchema: { type: 'object', properties: { nonce: { type: 'string' } }, required: ['nonce'] },
+    annotations: { title: 'Rich', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    execution: { taskSupport: 'optional' },
+    icons: [{ src: 'data:image/png;base64,AAAA', mimeType: 'image/png' }],
+    _meta: { 'example.com/owner': 'x' },
+  });
+  // A tool's own fields named like ours stay in the tool and do not replace ours.
+  assert.deepEqual(tools[1], {
+    server: 'x',
+    name: 'clash',
+    qualifiedName: 'x__clash',
+    tool: {
+      name: 'clash',
+      description: 'Has fields named server and qualifiedName',
+      inputSchema: { type: 'object' },
+      server: 'not-the-server',
+      qualifiedName: 'not-the-qualified-name',
+    },
+  });
+});

@@ -3,7 +3,8 @@ import { firstLine, table } from '../format.js';
 
 export const help = `switchboard tools [--json]
 
-Lists the tools of every configured server, as server/tool.
+Lists the tools of every configured server, as server/tool. --json prints one object per tool,
+{ server, name, qualifiedName, tool }, where tool is the tool exactly as its server listed it.
 Exit code 1 if a server failed to start (its tools are missing from the list).`;
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -12,15 +13,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const tools = await sb.listTools({ signal: ctx.signal, timeoutMs: ctx.flags.timeoutMs });
   const failed = sb.servers().filter((s) => s.state !== 'ready' && s.state !== 'disabled');
   if (ctx.flags.json) {
+    // The tool nested, not spread: whatever fields it has (title, annotations, outputSchema, or one
+    // named `server`) come through untouched and cannot replace ours. The same shape as listTools().
     ctx.out(
       JSON.stringify(
-        tools.map((t) => ({
-          server: t.server,
-          name: t.name,
-          qualifiedName: t.qualifiedName,
-          description: t.tool.description,
-          inputSchema: t.tool.inputSchema,
-        })),
+        tools.map((t) => ({ server: t.server, name: t.name, qualifiedName: t.qualifiedName, tool: t.tool })),
         null,
         2,
       ),
