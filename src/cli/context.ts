@@ -52,7 +52,7 @@ export function findConfig(flag: string | undefined, cwd = process.cwd()): strin
  */
 export async function startSwitchboard(
   ctx: CommandContext,
-  opts: Pick<StartOptions, 'only'> = {},
+  opts: Pick<StartOptions, 'only' | 'restart'> = {},
 ): Promise<Switchboard> {
   const file = findConfig(ctx.flags.config);
   if (ctx.flags.verbose) ctx.err(`config: ${file}`);
@@ -65,4 +65,21 @@ export async function startSwitchboard(
   const sb = await Switchboard.start(file, { signal: ctx.signal, ...opts, on });
   for (const warning of sb.config.warnings) ctx.err(`warning: ${warning}`);
   return sb;
+}
+
+/**
+ * For one-shot commands: starts the switchboard with restarts off (the command would exit before any
+ * restart came, so a server that fails is `failed`, with its reason), runs `work`, and closes it.
+ */
+export async function withSwitchboard<T>(
+  ctx: CommandContext,
+  opts: Pick<StartOptions, 'only'>,
+  work: (sb: Switchboard) => Promise<T>,
+): Promise<T> {
+  const sb = await startSwitchboard(ctx, { ...opts, restart: false });
+  try {
+    return await work(sb);
+  } finally {
+    await sb.close();
+  }
 }

@@ -124,3 +124,35 @@ test('tools --json gives each tool object exactly as the server listed it, besid
     },
   });
 });
+
+test('one-shot commands report a server that fails to start as failed, with its reason, and promise no retry', async () => {
+  const file = configFile({
+    mcpServers: {
+      gone: { command: 'no-such-binary-123' },
+      quick: { command: process.execPath, args: ['-e', "process.stderr.write('boom\\n'); process.exit(4)"] },
+    },
+  });
+  const status = await run(['--config', file, 'status']);
+  assert.equal(status.code, 1);
+  assert.match(status.stdout, /^gone\s+failed\s+stdio.*command 'no-such-binary-123' was not found/m);
+  assert.match(status.stdout, /^quick\s+failed\s+stdio.*exited with code 4 during start-up/m);
+  const json = await run(['--config', file, 'status', '--json']);
+  const report = JSON.parse(json.stdout) as {
+    servers: { name: string; state: string; nextAttemptInMs?: number; error?: { message: string } }[];
+  };
+  for (const s of report.servers) {
+    assert.equal(s.state, 'failed', s.name);
+    assert.equal(s.nextAttemptInMs, undefined, s.name);
+  }
+  assert.match(report.servers[1]!.error!.message, /exited with code 4 during start-up[\s\S]*boom/);
+  const tools = await run(['--config', file, 'tools']);
+  assert.equal(tools.code, 1);
+  assert.match(tools.stderr, /server 'gone' is not available: .*'no-such-binary-123' was not found/);
+  assert.match(tools.stderr, /server 'quick' is not available: .*exited with code 4 during start-up/);
+  const call = await run(['--config', file, 'call', 'quick/anything']);
+  assert.equal(call.code, 1);
+  assert.match(call.stderr, /E_UPSTREAM_UNAVAILABLE.*server 'quick'.*exited with code 4 during start-up/);
+  for (const r of [status, json, tools, call]) {
+    assert.doesNotMatch(r.stdout + r.stderr, /next attempt|backoff|restarting/);
+  }
+});

@@ -1,5 +1,5 @@
 import { type CallToolResult, type Switchboard, SwitchboardError } from '../../index.js';
-import { type CommandContext, startSwitchboard, UsageError } from '../context.js';
+import { type CommandContext, UsageError, withSwitchboard } from '../context.js';
 import { renderContent } from '../format.js';
 
 export const help = `switchboard call <server>/<tool> [--args '<json object>'] [key=value ...] [--json] [--timeout <ms>]
@@ -35,34 +35,36 @@ export async function run(ctx: CommandContext): Promise<number> {
       throw new UsageError(`'${pair}' is not key=value; quote values with spaces: key='some value'`);
   }
   const server = slash > 0 ? target.slice(0, slash) : undefined;
-  await using sb = await startSwitchboard(ctx, server ? { only: [server] } : {});
-  const ref = server ? { server, name: target.slice(slash + 1) } : sb.resolveTool(target);
-  if (!ref || !ref.name) {
-    throw new UsageError(
-      `'${target}' is not <server>/<tool> or a known qualified name; see \`switchboard tools\``,
-    );
-  }
-  const schema = await propertyTypes(sb, ref.server, ref.name);
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    const key = pair.slice(0, at);
-    const raw = pair.slice(at + 1);
-    args[key] = coerce(raw, schema.get(key));
-  }
-  const result: CallToolResult = await sb.callTool(ref.server, ref.name, args, {
-    signal: ctx.signal,
-    timeoutMs: ctx.flags.timeoutMs,
-    onProgress: ctx.flags.json
-      ? undefined
-      : (p) =>
-          ctx.err(
-            `progress: ${p.progress}${p.total !== undefined ? `/${p.total}` : ''}${p.message ? ` ${p.message}` : ''}`,
-          ),
+  return withSwitchboard(ctx, server ? { only: [server] } : {}, async (sb) => {
+    const ref = server ? { server, name: target.slice(slash + 1) } : sb.resolveTool(target);
+    if (!ref?.name) {
+      throw new UsageError(
+        `'${target}' is not <server>/<tool> or a known qualified name; see \`switchboard tools\``,
+      );
+    }
+    const schema = await propertyTypes(sb, ref.server, ref.name);
+    for (const pair of pairs) {
+      const at = pair.indexOf('=');
+      const key = pair.slice(0, at);
+      const raw = pair.slice(at + 1);
+      args[key] = coerce(raw, schema.get(key));
+    }
+    const result: CallToolResult = await sb.callTool(ref.server, ref.name, args, {
+      signal: ctx.signal,
+      timeoutMs: ctx.flags.timeoutMs,
+      onProgress: ctx.flags.json
+        ? undefined
+        : (p) =>
+            ctx.err(
+              `progress: ${p.progress}${p.total !== undefined ? `/${p.total}` : ''}${p.message ? ` ${p.message}` : ''}`,
+            ),
+    });
+    if (ctx.flags.json) ctx.out(JSON.stringify(result, null, 2));
+    else if (result.isError)
+      ctx.err(`${ref.server}/${ref.name} reported an error:\n${renderContent(result)}`);
+    else ctx.out(renderContent(result));
+    return result.isError ? 1 : 0;
   });
-  if (ctx.flags.json) ctx.out(JSON.stringify(result, null, 2));
-  else if (result.isError) ctx.err(`${ref.server}/${ref.name} reported an error:\n${renderContent(result)}`);
-  else ctx.out(renderContent(result));
-  return result.isError ? 1 : 0;
 }
 
 /** The declared JSON type of each top-level property, from the tool's inputSchema (if it is listed). */
