@@ -69,7 +69,9 @@ export async function startSwitchboard(
 
 /**
  * For one-shot commands: starts the switchboard with restarts off (the command would exit before any
- * restart came, so a server that fails is `failed`, with its reason), runs `work`, and closes it.
+ * restart came, so a server that fails is `failed`, with its reason), runs `work`, and ends it: with
+ * `close()` normally, with `destroy()` once Ctrl-C or SIGTERM came. An interrupted command exits as soon
+ * as its cancellation is sent, not after each server's close grace.
  */
 export async function withSwitchboard<T>(
   ctx: CommandContext,
@@ -80,6 +82,16 @@ export async function withSwitchboard<T>(
   try {
     return await work(sb);
   } finally {
-    await sb.close();
+    // A signal during the graceful close cuts it short too.
+    const destroy = () => sb.destroy(ctx.signal.reason instanceof Error ? ctx.signal.reason : undefined);
+    if (ctx.signal.aborted) await destroy();
+    else {
+      ctx.signal.addEventListener('abort', destroy, { once: true });
+      try {
+        await sb.close();
+      } finally {
+        ctx.signal.removeEventListener('abort', destroy);
+      }
+    }
   }
 }

@@ -1,11 +1,11 @@
 /** The CLI's edges, through its built bin: start-up stderr, full tool objects, one-shot failures, big arguments, Ctrl-C. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BIN, ROOT } from '../helpers.js';
+import { BIN, processesWith, ROOT, waitFor } from '../helpers.js';
 
 const CLI_SERVER = `${ROOT}test/fixtures/cli-server.mjs`;
 
@@ -154,5 +154,51 @@ test('one-shot commands report a server that fails to start as failed, with its 
   assert.match(call.stderr, /E_UPSTREAM_UNAVAILABLE.*server 'quick'.*exited with code 4 during start-up/);
   for (const r of [status, json, tools, call]) {
     assert.doesNotMatch(r.stdout + r.stderr, /next attempt|backoff|restarting/);
+  }
+});
+
+test('Ctrl-C on a running call cancels it upstream and exits 130 promptly, leaving no process', {
+  todo:
+    'passes once destroy() sends SIGTERM at once instead of first waiting closeGraceMs for an exit on EOF ' +
+    '(src/switchboard, src/transport: the other half of this fix)',
+}, async () => {
+  const tag = `cli-int-${process.pid}-${Date.now()}`;
+  const dir = tempDir();
+  // closeGraceMs 5000: a graceful close would wait 5 s for this server, which ignores EOF on stdin.
+  const file = configFile({
+    mcpServers: {
+      w: { ...cliServer('w', { CLI_IGNORE_EOF: '1', CLI_DIR: dir }, tag), closeGraceMs: 5000 },
+    },
+  });
+  const child = spawn(process.execPath, [BIN, '--config', file, 'call', 'w/wait'], {
+    env: { ...process.env, SWITCHBOARD_CONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let interruptedAt = 0;
+  try {
+    // The call is running on the server once its progress arrives.
+    assert.ok(await waitFor(() => stderr.includes('progress: 0'), 10_000), stderr);
+    assert.equal(processesWith(tag).length, 2, 'the server and its grandchild');
+    interruptedAt = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    const took = Date.now() - interruptedAt;
+    assert.equal(code, 130, stderr);
+    assert.match(
+      stderr,
+      /error \[E_ABORTED\]: tools\/call on 'w' was aborted by the caller \(interrupted by SIGINT\)/,
+    );
+    assert.ok(took < 2500, `exited ${took} ms after SIGINT; a graceful close waits 5000 ms for this server`);
+    const cancelled = readFileSync(join(dir, 'w.cancelled'), 'utf8').trim().split('\n');
+    assert.equal(cancelled.length, 1, cancelled.join('\n'));
+    assert.ok(await waitFor(() => processesWith(tag).length === 0, 1000), `left: ${processesWith(tag)}`);
+  } finally {
+    child.kill('SIGKILL');
+    for (const pid of processesWith(tag)) process.kill(pid, 'SIGKILL');
   }
 });

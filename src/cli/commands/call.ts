@@ -7,7 +7,7 @@ export const help = `switchboard call <server>/<tool> [--args '<json object>'] [
 Calls one tool and prints its result. Arguments come from --args (a JSON object) and key=value pairs
 (a pair wins over --args). A value is kept as a string where the tool's schema says string, and read as
 JSON (number, boolean, array, object) otherwise. <server>__<tool> (the qualified name) works too.
-Progress goes to stderr. Ctrl-C cancels the call on the server.
+Progress goes to stderr. Ctrl-C cancels the call on the server, then exits at once (code 130).
 Exit code 1 if the call failed or the tool reported an error (isError).`;
 
 export async function run(ctx: CommandContext): Promise<number> {
