@@ -8,6 +8,8 @@ export interface CommandContext {
   args: string[];
   flags: CommonFlags;
   signal: AbortSignal;
+  /** Where `call --args -` reads from. */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   out: (text: string) => void;
   err: (text: string) => void;
 }
@@ -19,7 +21,7 @@ export interface CommonFlags {
   /** supervise: how long running calls may finish after Ctrl-C/SIGTERM. */
   graceMs?: number | undefined;
   verbose: boolean;
-  /** call: --args, a JSON object. */
+  /** call: --args: a JSON object, `@file` or `-` (stdin). */
   argsJson?: string | undefined;
 }
 

@@ -1,11 +1,11 @@
 /** The CLI's edges, through its built bin: start-up stderr, full tool objects, one-shot failures, big arguments, Ctrl-C. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BIN, processesWith, ROOT, waitFor } from '../helpers.js';
+import { BIN, fixture, processesWith, ROOT, waitFor } from '../helpers.js';
 
 const CLI_SERVER = `${ROOT}test/fixtures/cli-server.mjs`;
 
@@ -155,6 +155,64 @@ test('one-shot commands report a server that fails to start as failed, with its 
   for (const r of [status, json, tools, call]) {
     assert.doesNotMatch(r.stdout + r.stderr, /next attempt|backoff|restarting/);
   }
+});
+
+test('call --args @file and --args - pass a 3 MB argument; key=value pairs still merge over it', async () => {
+  const dir = tempDir();
+  const file = configFile({ mcpServers: { fx: fixture('fx') } }, dir);
+  const nonce = `tail-${process.pid}-${Date.now()}`;
+  const value = 'x'.repeat(3 * 1024 * 1024) + nonce;
+  writeFileSync(join(dir, 'big.json'), JSON.stringify({ nonce: value, delayMs: 5 }));
+  type Echo = { structuredContent: { nonce: string; server: string } };
+  // Relative to the current folder; `meta` answers with the params it received.
+  const fromFile = await run(
+    ['--config', file, 'call', 'fx/meta', '--args', '@big.json', 'delayMs=7', '--json'],
+    {
+      cwd: dir,
+    },
+  );
+  assert.equal(fromFile.code, 0, fromFile.stderr.slice(0, 2000));
+  const a = (JSON.parse(fromFile.stdout) as { received: { arguments: { nonce: string; delayMs: number } } })
+    .received.arguments;
+  assert.equal(a.nonce.length, value.length);
+  assert.ok(a.nonce.endsWith(nonce));
+  assert.equal(a.delayMs, 7);
+  const fromStdin = await run(['--config', file, 'call', 'fx/echo', '--args', '-', '--json'], {
+    input: JSON.stringify({ nonce: value }),
+  });
+  assert.equal(fromStdin.code, 0, fromStdin.stderr.slice(0, 2000));
+  const b = (JSON.parse(fromStdin.stdout) as Echo).structuredContent;
+  assert.equal(b.server, 'fx');
+  assert.equal(b.nonce.length, value.length);
+  assert.ok(b.nonce.endsWith(nonce));
+});
+
+test('call --args @file and - fail clearly: missing, unreadable, not JSON, not an object', async () => {
+  const dir = tempDir();
+  const file = configFile({ mcpServers: { fx: fixture('fx') } }, dir);
+  writeFileSync(join(dir, 'bad.json'), '{ "nonce": ');
+  writeFileSync(join(dir, 'list.json'), '[1, 2]');
+  mkdirSync(join(dir, 'folder.json'));
+  const call = (args: string[], input?: string) =>
+    run(['--config', file, 'call', 'fx/echo', ...args], { cwd: dir, input });
+  const cases: [string[], RegExp, string?][] = [
+    [['--args', '@missing.json'], /--args @missing\.json: .*missing\.json was not found/],
+    [['--args', '@folder.json'], /--args @folder\.json: cannot read .*folder\.json: .*EISDIR/],
+    [['--args', '@bad.json'], /--args @bad\.json: .*bad\.json is not valid JSON: /],
+    [['--args', '@list.json'], /--args @list\.json: .*list\.json must hold a JSON object .*, not an array/],
+    [['--args', '@'], /--args @ needs a file name: --args @args\.json/],
+    [['--args', '-'], /--args -: stdin is not valid JSON: /, 'nope'],
+    [['--args', '-'], /--args -: stdin must hold a JSON object .*, not 42/, '42'],
+  ];
+  for (const [args, expected, input] of cases) {
+    const r = await call(args, input);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.match(r.stderr, /switchboard --help/);
+  }
+  // The path in the message is the one the CLI read (absolute), so "not found" is unambiguous.
+  const missing = await call(['--args', '@missing.json']);
+  assert.ok(missing.stderr.includes(join(dir, 'missing.json')), missing.stderr);
 });
 
 test('Ctrl-C on a running call cancels it upstream and exits 130 promptly, leaving no process', {
