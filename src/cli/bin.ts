@@ -21,7 +21,8 @@ Usage:
 Options:
   --config <file>   config file (default: $SWITCHBOARD_CONFIG, ./switchboard.json, ./.mcp.json,
                     then the bundled example config)
-  --args <json>     tool arguments as a JSON object (call)
+  --args <json>     call: the tool's arguments as a JSON object; @file reads it from a file,
+                    - from stdin (for arguments too large for a command line)
   --json            machine-readable output
   --timeout <ms>    deadline per call
   --grace <ms>      supervise: how long running calls may finish on Ctrl-C/SIGTERM
@@ -83,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
       argsJson: values.args,
     },
     signal: controller.signal,
+    get stdin() {
+      return process.stdin; // created on first use only: most commands never read it
+    },
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
   };

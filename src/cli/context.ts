@@ -8,6 +8,8 @@ export interface CommandContext {
   args: string[];
   flags: CommonFlags;
   signal: AbortSignal;
+  /** Where `call --args -` reads from. */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   out: (text: string) => void;
   err: (text: string) => void;
 }
@@ -19,7 +21,7 @@ export interface CommonFlags {
   /** supervise: how long running calls may finish after Ctrl-C/SIGTERM. */
   graceMs?: number | undefined;
   verbose: boolean;
-  /** call: --args, a JSON object. */
+  /** call: --args: a JSON object, `@file` or `-` (stdin). */
   argsJson?: string | undefined;
 }
 
@@ -45,18 +47,53 @@ export function findConfig(flag: string | undefined, cwd = process.cwd()): strin
   return BUNDLED_CONFIG;
 }
 
-/** Starts the switchboard on the chosen config, with warnings and (with --verbose) server stderr on stderr. */
+/**
+ * Starts the switchboard on the chosen config, with config warnings on stderr and, with --verbose, which
+ * config is in use, every server's stderr and every warning. Those listeners go in through `on`, so they
+ * hear start-up too: a server that fails to start usually says why on stderr.
+ */
 export async function startSwitchboard(
   ctx: CommandContext,
-  opts: Pick<StartOptions, 'only'> = {},
+  opts: Pick<StartOptions, 'only' | 'restart'> = {},
 ): Promise<Switchboard> {
   const file = findConfig(ctx.flags.config);
-  const sb = await Switchboard.start(file, { signal: ctx.signal, ...opts });
+  if (ctx.flags.verbose) ctx.err(`config: ${file}`);
+  const on: StartOptions['on'] = ctx.flags.verbose
+    ? {
+        stderr: ({ server, line }) => ctx.err(`[${server}] ${line}`),
+        warning: ({ server, error }) => ctx.err(`[${server}] warning: ${error.message}`),
+      }
+    : undefined;
+  const sb = await Switchboard.start(file, { signal: ctx.signal, ...opts, on });
   for (const warning of sb.config.warnings) ctx.err(`warning: ${warning}`);
-  if (ctx.flags.verbose) {
-    ctx.err(`config: ${file}`);
-    sb.on('stderr', ({ server, line }) => ctx.err(`[${server}] ${line}`));
-    sb.on('warning', ({ server, error }) => ctx.err(`[${server}] warning: ${error.message}`));
-  }
   return sb;
+}
+
+/**
+ * For one-shot commands: starts the switchboard with restarts off (the command would exit before any
+ * restart came, so a server that fails is `failed`, with its reason), runs `work`, and ends it: with
+ * `close()` normally, with `destroy()` once Ctrl-C or SIGTERM came. An interrupted command exits as soon
+ * as its cancellation is sent, not after each server's close grace.
+ */
+export async function withSwitchboard<T>(
+  ctx: CommandContext,
+  opts: Pick<StartOptions, 'only'>,
+  work: (sb: Switchboard) => Promise<T>,
+): Promise<T> {
+  const sb = await startSwitchboard(ctx, { ...opts, restart: false });
+  try {
+    return await work(sb);
+  } finally {
+    // A signal during the graceful close cuts it short too.
+    const destroy = () => sb.destroy(ctx.signal.reason instanceof Error ? ctx.signal.reason : undefined);
+    if (ctx.signal.aborted) await destroy();
+    else {
+      ctx.signal.addEventListener('abort', destroy, { once: true });
+      try {
+        await sb.close();
+      } finally {
+        ctx.signal.removeEventListener('abort', destroy);
+      }
+    }
+  }
 }
