@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,4 +99,49 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export interface ScriptRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time until the process ended (ms). */
+  ms: number;
+}
+
+/**
+ * Runs an ES module script in a fresh Node process (from a file, or with `eval` as `node -e`), with `SB`
+ * (the built package's entry), `FIXTURE` and `CHAOS` defined ahead of it, and reports how it ended. For behaviour that only a whole process shows: whether
+ * it stays alive while work is pending, whether it leaves processes behind when it exits.
+ */
+export function runScript(
+  body: string,
+  opts: { timeoutMs?: number; eval?: boolean } = {},
+): Promise<ScriptRun> {
+  const prelude = `const SB = ${JSON.stringify(`${ROOT}dist/src/index.js`)};\nconst FIXTURE = ${JSON.stringify(FIXTURE)};\nconst CHAOS = ${JSON.stringify(CHAOS)};\n`;
+  const started = Date.now();
+  let args: string[];
+  if (opts.eval) args = ['--input-type=module', '-e', prelude + body];
+  else {
+    const file = join(mkdtempSync(join(tmpdir(), 'sb-script-')), 'script.mjs');
+    writeFileSync(file, prelude + body);
+    args = [file];
+  }
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
 }

@@ -205,6 +205,17 @@ export interface LoadOptions {
   cwd?: string;
 }
 
+/**
+ * A config from any of the forms the switchboard takes: a file path (read, interpolated, validated), an
+ * object of the file's shape (interpolated, validated), or a config this module already produced.
+ */
+export function loadConfig(source: string | object, opts: LoadOptions = {}): SwitchboardConfig {
+  if (typeof source === 'string') return loadConfigFile(source, opts);
+  const parsed = source as SwitchboardConfig;
+  if (Array.isArray(parsed.servers) && typeof parsed.separator === 'string') return parsed;
+  return parseConfig(source, opts);
+}
+
 /** Reads, interpolates and validates a config file. Errors name the file, the JSON path and the reason. */
 export function loadConfigFile(path: string, opts: LoadOptions = {}): SwitchboardConfig {
   const file = resolve(opts.cwd ?? process.cwd(), path);

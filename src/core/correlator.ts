@@ -1,4 +1,4 @@
-import { abortError, SwitchboardError, timeoutError } from './errors.js';
+import { abortError, type SwitchboardError, timeoutError } from './errors.js';
 
 /** The `params` of a `notifications/progress`, as the server sent them (unknown fields kept). */
 export interface ProgressParams {
@@ -62,15 +62,41 @@ export interface CorrelatorHooks {
   cancel(pending: Pending, reason: SwitchboardError): void;
 }
 
+/** What a request takes beyond its method and params. */
+export interface RequestOptions extends CallOptions {
+  /** Where the caller's call started, for error stacks. */
+  site?: CallSite | undefined;
+  /**
+   * When the call times out, absolute (`performance.now()` ms): the one deadline the call has had since
+   * it started, through its queue wait and any retry. Without it, `timeoutMs` from now. `timeoutMs` is
+   * then only what the error reports: the deadline the caller gave.
+   */
+  deadline?: number | undefined;
+}
+
+/**
+ * A cancellation relayed from another thread, whose error is already the call's own (a deadline or an
+ * abort that happened on the caller's side): the call ends with it as it is. Anything else a signal is
+ * aborted with is the caller's reason, and becomes the `cause` of the call's own E_ABORTED.
+ */
+export class RelayedCancel {
+  readonly error: SwitchboardError;
+  constructor(error: SwitchboardError) {
+    this.error = error;
+  }
+}
+
 interface Entry extends Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   site: CallSite | undefined;
-  /** Its timeout in ms, 0 for none. */
+  /** The timeout the caller gave, in ms, 0 for none: what a timeout error reports. */
   timeoutMs: number;
-  /** When it times out (`performance.now()` ms), while it waits in a deadline queue; 0 otherwise. */
+  /** When it times out (`performance.now()` ms), 0 for never. Fixed once the call starts. */
+  due: number;
+  /** `due` while it waits in a deadline queue; 0 otherwise. */
   deadline: number;
   /** Left the table (answered, failed, timed out, cancelled). */
   ended: boolean;
@@ -119,16 +145,20 @@ class Deadlines {
   }
 
   add(entry: Entry): void {
-    const deadline = performance.now() + entry.timeoutMs;
+    const deadline = entry.due;
     entry.deadline = deadline;
     let q = this.#queues.get(entry.timeoutMs);
     if (!q) {
       q = { items: [], head: 0, dead: 0 };
       this.#queues.set(entry.timeoutMs, q);
     }
-    q.items.push(entry);
+    const last = q.items[q.items.length - 1];
+    // A call whose deadline started earlier than its neighbours' (one that waited in its mailbox, or is
+    // sent again after a restart) takes its place in order; every other call goes at the end.
+    if (last && last.due > deadline) insertInOrder(q, entry);
+    else q.items.push(entry);
     if (this.#live++ === 0) this.#timer?.ref?.();
-    if (deadline < this.#armedFor) this.#arm(deadline, entry.timeoutMs);
+    if (deadline < this.#armedFor) this.#arm(deadline, Math.max(0, deadline - performance.now()));
   }
 
   /** The call ended before its deadline: its cell is now dead, and dropped once it reaches the head. */
@@ -203,6 +233,18 @@ class Deadlines {
   }
 }
 
+/** Puts `entry` into a queue kept in `due` order (cells of ended calls keep their `due`). */
+function insertInOrder(q: DeadlineQueue, entry: Entry): void {
+  let lo = q.head;
+  let hi = q.items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (q.items[mid]!.due <= entry.due) lo = mid + 1;
+    else hi = mid;
+  }
+  q.items.splice(lo, 0, entry);
+}
+
 /**
  * The futures table of one upstream: one id counter, one `Map<id, Entry>`, and one place (`#settle`) that
  * removes the entry, its timer and its abort listener on every way out. An id resolves only its own
@@ -247,7 +289,7 @@ export class Correlator {
   request(
     method: string,
     params: Record<string, unknown> | undefined,
-    opts: CallOptions & { site?: CallSite | undefined } = {},
+    opts: RequestOptions = {},
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closed);
     const { signal, timeoutMs, onProgress, site } = opts;
@@ -268,22 +310,24 @@ export class Correlator {
         onAbort: undefined,
         site,
         timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : 0,
+        due: 0,
         deadline: 0,
         ended: false,
       };
+      if (opts.deadline !== undefined && opts.deadline < Infinity) entry.due = opts.deadline;
+      else if (entry.timeoutMs > 0) entry.due = performance.now() + entry.timeoutMs;
       this.#pending.set(id, entry);
       if (signal) {
         entry.onAbort = () =>
           this.#cancel(
             entry,
-            // A reason that is already ours (a deadline relayed from another thread) keeps its code.
-            signal.reason instanceof SwitchboardError
-              ? signal.reason
+            signal.reason instanceof RelayedCancel
+              ? signal.reason.error
               : abortError(this.#what(method), signal.reason, { ...this.#data(method), stage: 'sent' }),
           );
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
-      if (entry.timeoutMs > 0) this.#deadlines.add(entry);
+      if (entry.due > 0) this.#deadlines.add(entry);
       let sent: void | Promise<void>;
       try {
         sent = this.#hooks.send(entry, params);

@@ -7,11 +7,13 @@ export interface MailboxLimits {
   maxQueue: number;
 }
 
+/** A call waiting for a slot: a cell of the mailbox's doubly linked line, unlinked the moment it ends. */
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
   cleanup: () => void;
-  settled: boolean;
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
 }
 
 /**
@@ -25,9 +27,10 @@ export class Mailbox {
   readonly name: string;
   #limits: MailboxLimits;
   #running = 0;
-  // FIFO as an array with a moving head: O(1) push and shift, compacted when half is dead.
-  #queue: (Waiter | undefined)[] = [];
-  #head = 0;
+  // FIFO as a doubly linked list: O(1) push and shift, and a waiter that times out or is aborted is
+  // unlinked at once, so `maxQueue` bounds the memory held as well as the count.
+  #head: Waiter | undefined;
+  #tail: Waiter | undefined;
   #waiting = 0;
   #closed: Error | undefined;
   #paused = false;
@@ -79,18 +82,17 @@ export class Mailbox {
 
   /** Refuses every waiter now with `err`; later entries are still accepted (unlike `close`). */
   rejectWaiting(err: Error): void {
-    const waiters = this.#queue;
-    const head = this.#head;
-    this.#queue = [];
-    this.#head = 0;
+    let w = this.#head;
+    this.#head = undefined;
+    this.#tail = undefined;
     this.#waiting = 0;
-    for (let i = head; i < waiters.length; i++) {
-      const w = waiters[i];
-      if (w && !w.settled) {
-        w.settled = true;
-        w.cleanup();
-        w.reject(err);
-      }
+    while (w) {
+      const next = w.next;
+      w.prev = undefined;
+      w.next = undefined;
+      w.cleanup();
+      w.reject(err);
+      w = next;
     }
     if (this.#running === 0) this.#flushIdle();
   }
@@ -143,7 +145,8 @@ export class Mailbox {
       const waiter: Waiter = {
         resolve,
         reject,
-        settled: false,
+        prev: undefined,
+        next: undefined,
         cleanup: () => {
           if (timer) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -168,27 +171,19 @@ export class Mailbox {
         );
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#queue.push(waiter);
-      this.#waiting++;
+      this.#append(waiter);
     });
   }
 
   /** Gives the slot back; the oldest live waiter gets it (unless paused, or over a lowered limit). */
   leave(): void {
-    const handOver = !this.#paused && this.#running <= this.#limits.maxInFlight;
-    while (handOver && this.#head < this.#queue.length) {
-      const next = this.#queue[this.#head];
-      this.#queue[this.#head++] = undefined;
-      if (next && !next.settled) {
-        this.#waiting--;
-        next.settled = true;
-        next.cleanup();
-        this.#compact();
-        next.resolve(); // the slot passes straight over: #running stays the same
-        return;
-      }
+    const next = this.#head;
+    if (next && !this.#paused && this.#running <= this.#limits.maxInFlight) {
+      this.#unlink(next);
+      next.cleanup();
+      next.resolve(); // the slot passes straight over: #running stays the same
+      return;
     }
-    this.#compact();
     this.#running--;
     if (this.#running === 0) {
       if (this.#noneRunning.length) this.#flushNoneRunning();
@@ -215,23 +210,33 @@ export class Mailbox {
     this.rejectWaiting(err);
   }
 
+  /** A waiter leaves the line early (aborted, or its deadline passed): unlinked now, nothing kept. */
   #drop(waiter: Waiter, err: Error): void {
-    if (waiter.settled) return;
-    waiter.settled = true;
+    if (!this.#unlink(waiter)) return;
     waiter.cleanup();
-    this.#waiting--; // its array cell is skipped by leave()
     waiter.reject(err);
     if (this.#running === 0 && this.#waiting === 0) this.#flushIdle();
   }
 
-  #compact(): void {
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
+  #append(waiter: Waiter): void {
+    waiter.prev = this.#tail;
+    if (this.#tail) this.#tail.next = waiter;
+    else this.#head = waiter;
+    this.#tail = waiter;
+    this.#waiting++;
+  }
+
+  /** Takes a waiter out of the line; false if it had already left. */
+  #unlink(waiter: Waiter): boolean {
+    if (waiter.prev === undefined && this.#head !== waiter) return false;
+    if (waiter.prev) waiter.prev.next = waiter.next;
+    else this.#head = waiter.next;
+    if (waiter.next) waiter.next.prev = waiter.prev;
+    else this.#tail = waiter.prev;
+    waiter.prev = undefined;
+    waiter.next = undefined;
+    this.#waiting--;
+    return true;
   }
 
   #flushNoneRunning(): void {

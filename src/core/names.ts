@@ -2,7 +2,8 @@
  * Qualified names: `server` + separator + `tool`, reversible through the registry that made them, at most
  * `maxLength` characters (64 by default: what most model APIs accept for a function name). A name that
  * would be longer keeps its head and gets a stable hash of the whole, so the same pair always maps to the
- * same name. Two pairs that land on one name are reported, and the first keeps it.
+ * same name. Two pairs that land on one name are reported: the first keeps it, the second gets the name
+ * with a hash of its own pair appended, so every pair stays reachable by a name of its own.
  */
 
 export const DEFAULT_SEPARATOR = '__';
@@ -14,9 +15,12 @@ export interface QualifiedRef {
 }
 
 export interface NameCollision {
+  /** The name both wanted. */
   qualifiedName: string;
+  /** The pair that has it. */
   kept: QualifiedRef;
-  dropped: QualifiedRef;
+  /** The pair that came second, and the name it got instead. */
+  renamed: QualifiedRef & { qualifiedName: string };
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: stable across runs and machines, and cheap. */
@@ -54,16 +58,26 @@ export class NameRegistry {
     this.maxLength = maxLength;
   }
 
-  /** Registers a pair and returns its qualified name, or undefined if another pair already holds it. */
+  /**
+   * Registers a pair and returns its qualified name. If another pair holds that name already, this one
+   * gets a name with its own hash (reported in `collisions`); undefined only if even that is taken.
+   */
   add(server: string, name: string): string | undefined {
     const qualifiedName = qualify(server, name, this.separator, this.maxLength);
     const held = this.#byQualified.get(qualifiedName);
-    if (held && (held.server !== server || held.name !== name)) {
-      this.#collisions.push({ qualifiedName, kept: held, dropped: { server, name } });
-      return undefined;
+    if (!held || (held.server === server && held.name === name)) {
+      this.#byQualified.set(qualifiedName, { server, name });
+      return qualifiedName;
     }
-    this.#byQualified.set(qualifiedName, { server, name });
-    return qualifiedName;
+    // The pair, not the joined name, is hashed: `a`/`_b` and `a_`/`b` join to the same text.
+    const suffix = `_${stableHash(`${server}\u0000${name}`)}`;
+    const full = `${server}${this.separator}${name}`;
+    const renamed = `${full.slice(0, Math.max(0, this.maxLength - suffix.length))}${suffix}`;
+    const other = this.#byQualified.get(renamed);
+    if (other) return other.server === server && other.name === name ? renamed : undefined;
+    this.#byQualified.set(renamed, { server, name });
+    this.#collisions.push({ qualifiedName, kept: held, renamed: { server, name, qualifiedName: renamed } });
+    return renamed;
   }
 
   resolve(qualifiedName: string): QualifiedRef | undefined {
@@ -74,7 +88,7 @@ export class NameRegistry {
   removeServer(server: string): void {
     for (const [q, ref] of this.#byQualified) if (ref.server === server) this.#byQualified.delete(q);
     this.#collisions = this.#collisions.filter(
-      (c) => c.kept.server !== server && c.dropped.server !== server,
+      (c) => c.kept.server !== server && c.renamed.server !== server,
     );
   }
 

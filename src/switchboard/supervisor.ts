@@ -1,19 +1,20 @@
-import type { RestartPolicy, ServerConfig } from '../config/config.js';
+import type { HealthPolicy, RestartPolicy, ServerConfig } from '../config/config.js';
 import { RpcError, SwitchboardError } from '../core/errors.js';
 import type { RpcNotification } from '../core/jsonrpc.js';
 import { Mailbox } from '../core/mailbox.js';
 import type { ServerDescription } from '../upstream/connection.js';
-import type { HostFactory, UpstreamHost } from '../upstream/host.js';
+import type { HostEvents, HostFactory, UpstreamHost } from '../upstream/host.js';
 
 /**
  * - `disabled`: configured but not started.
- * - `starting`: the first start, or a restart that a config reload asked for; calls wait for it.
+ * - `starting`: the first start, or a restart that a config change asked for; calls wait for it.
  * - `ready`: connected; calls go through.
  * - `restarting`: the connection was lost and a new one is on its way; calls wait for it.
  * - `backoff`: the last start failed; the next one is at `nextAttemptAt`. Calls fail at once.
  * - `crashloop`: `crashLoopAfter` failures in a row; retried every `crashLoopRetryMs`. Calls fail at once.
- * - `failed`: down, and the config says not to restart (`restart: false`).
- * - `closed`: the switchboard closed it, or it was removed from the config.
+ * - `failed`: down, and not to be restarted (`restart: false`, or its config entry cannot be used).
+ * - `draining`: removed from the config; finishing the calls it has, taking no new ones.
+ * - `closed`: the switchboard closed it, or it was removed from the config and has finished.
  */
 export type ServerState =
   | 'disabled'
@@ -23,6 +24,7 @@ export type ServerState =
   | 'backoff'
   | 'crashloop'
   | 'failed'
+  | 'draining'
   | 'closed';
 
 export interface SupervisorEvents {
@@ -45,11 +47,250 @@ export function backoffDelay(
   return Math.max(0, Math.round(exp - spread + 2 * spread * random()));
 }
 
+// ---- the machine -------------------------------------------------------------------------------------
+
+/** What can happen to a supervisor. Events about one connection carry its generation. */
+export type SupervisorEvent =
+  | { type: 'start' }
+  | { type: 'connected'; gen: number; description: ServerDescription }
+  | { type: 'start-failed'; gen: number; error: SwitchboardError }
+  | { type: 'lost'; gen: number; reason: SwitchboardError }
+  | { type: 'timer' }
+  | { type: 'drained' }
+  | { type: 'replace'; reason: SwitchboardError }
+  | { type: 'retire'; reason: SwitchboardError }
+  | { type: 'stop'; reason: SwitchboardError };
+
+/** What a transition asks for. They run in order, after the new state is recorded. */
+export type Effect =
+  | { do: 'connect' }
+  | { do: 'close-host'; reason: SwitchboardError }
+  | { do: 'pause' }
+  | { do: 'resume' }
+  | { do: 'reject-waiting'; error?: SwitchboardError }
+  | { do: 'close-mailbox'; reason: SwitchboardError }
+  | { do: 'arm-retry'; delayMs: number }
+  | { do: 'arm-drain'; until: 'idle' | 'none-running' }
+  | { do: 'watch-health' };
+
+export interface Step {
+  /** The next state; absent: the same one (a new phase of it, with nothing carried over). */
+  to?: ServerState;
+  effects: Effect[];
+  /** Counters: a lost connection counts a restart; a failure counts towards the crash loop. */
+  restart?: boolean;
+  failure?: boolean;
+  /** Clears the failures in a row (a new config, or a run longer than `stableAfterMs`). */
+  clearFailures?: boolean;
+  /** The error `servers()` reports for the new state. Kept as it was when absent. */
+  error?: SwitchboardError | null;
+  /** No `state` event: the state did not change in a way anyone needs to hear about. */
+  quiet?: boolean;
+}
+
+/** What the transition function may read. */
+export interface MachineView {
+  name: string;
+  config: ServerConfig;
+  /** Failures in a row so far. */
+  failures: number;
+  /** A start is in progress. */
+  connecting: boolean;
+  /** There is a connection (live, starting, or draining) to close. */
+  hasHost: boolean;
+  /** How long the live connection has been up (ms). */
+  uptime: number;
+  /** Why the server was removed, in `draining`. */
+  retired: SwitchboardError | undefined;
+}
+
+type Rule = (v: MachineView, e: SupervisorEvent) => Step | undefined;
+
 /**
- * Keeps one upstream alive. One connection attempt at a time; each connection has a generation number,
- * and events from an older generation are ignored. A connection that drops is replaced after a backoff
- * delay; calls that were never sent wait in the (paused) mailbox for the new one, within their own
- * deadlines. Repeated failures lead to `crashloop`, where one more start is tried now and then.
+ * The transitions, state x event -> next state + effects. An event a state has no rule for is ignored
+ * (a late `lost` from a connection already given up, a `timer` after a reload replaced the phase...).
+ *
+ * | state                         | event        | next                                   |
+ * |-------------------------------|--------------|----------------------------------------|
+ * | disabled                      | start        | starting: pause, connect               |
+ * | starting/restarting/backoff/  | connected    | ready: resume, health                  |
+ * |   crashloop (connecting)      | start-failed | backoff / crashloop / failed           |
+ * | starting (old one draining)   | drained      | starting: close old, connect           |
+ * | restarting/backoff/crashloop  | timer        | same state, connecting: connect        |
+ * | ready                         | lost         | restarting / crashloop / failed        |
+ * | ready                         | retire       | draining: wait for idle (drainMs)      |
+ * | draining                      | drained      | closed                                 |
+ * | draining                      | lost         | closed: waiting calls hear why         |
+ * | any but closed                | replace      | starting (drain the old one) / disabled|
+ * | any but closed, draining      | retire       | closed (nothing to finish)             |
+ * | any but closed                | stop         | closed                                 |
+ */
+export const TRANSITIONS: Record<ServerState, Partial<Record<SupervisorEvent['type'], Rule>>> = {
+  disabled: {
+    start: (v) =>
+      v.config.unresolved
+        ? { to: 'failed', effects: [], error: v.config.unresolved }
+        : { to: 'starting', effects: [{ do: 'pause' }, { do: 'connect' }] },
+    ...common(),
+  },
+  starting: { ...attempt(), drained: replaceNow, ...common() },
+  restarting: { ...attempt(), timer: retryNow, ...common() },
+  backoff: { ...attempt(), timer: retryNow, ...common() },
+  crashloop: { ...attempt(), timer: retryNow, ...common() },
+  ready: {
+    lost: (v, e) => lost(v, (e as { reason: SwitchboardError }).reason),
+    ...common(),
+    // Removed from the config: it finishes what it has (queued calls included), then closes.
+    retire: () => ({ to: 'draining', effects: [{ do: 'arm-drain', until: 'idle' }] }),
+  },
+  failed: { ...common() },
+  draining: {
+    drained: (v) => ({ to: 'closed', effects: closeAll(v.retired!) }),
+    lost: (v, e) => {
+      const reason = (e as { reason: SwitchboardError }).reason;
+      const why = new SwitchboardError(
+        'E_UPSTREAM_CLOSED',
+        `server '${v.name}' was removed from the config and went down while finishing its calls: ${reason.message}`,
+        { cause: reason, data: { server: v.name, reload: true } },
+      );
+      return { to: 'closed', effects: closeAll(why), error: reason };
+    },
+    stop: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
+  },
+  closed: {},
+};
+
+/** A connection attempt ends: up, or failed. */
+function attempt(): Partial<Record<SupervisorEvent['type'], Rule>> {
+  return {
+    connected: (v) =>
+      v.connecting
+        ? {
+            to: 'ready',
+            effects: [{ do: 'resume' }, { do: 'watch-health' }],
+            error: null,
+          }
+        : undefined,
+    'start-failed': (v, e) => {
+      if (!v.connecting) return undefined;
+      const error = (e as { error: SwitchboardError }).error;
+      const host: Effect = { do: 'close-host', reason: error };
+      if (v.config.restart === false)
+        return { to: 'failed', effects: [host, { do: 'reject-waiting' }], failure: true, error };
+      const policy = v.config.restart;
+      const loop = v.failures + 1 >= policy.crashLoopAfter;
+      const delayMs = loop ? policy.crashLoopRetryMs : backoffDelay(policy, v.failures + 1);
+      // The wait was for this start; it failed, so the waiting calls hear it now, not at their deadlines.
+      return {
+        to: loop ? 'crashloop' : 'backoff',
+        effects: [host, { do: 'arm-retry', delayMs }, { do: 'reject-waiting' }],
+        failure: true,
+        error,
+      };
+    },
+  };
+}
+
+/** The live connection is gone: count it, and decide when (whether) to try again. */
+function lost(v: MachineView, reason: SwitchboardError): Step {
+  // Paused first: the calls that fail as the connection closes must not hand their slots to waiting calls.
+  const down: Effect[] = [{ do: 'pause' }, { do: 'close-host', reason }];
+  if (v.config.restart === false)
+    return { to: 'failed', effects: [...down, { do: 'reject-waiting' }], error: reason };
+  const policy = v.config.restart;
+  const stable = v.uptime >= policy.stableAfterMs;
+  const failures = (stable ? 0 : v.failures) + 1;
+  const base = { restart: true, failure: true, clearFailures: stable, error: reason };
+  if (failures >= policy.crashLoopAfter) {
+    return {
+      to: 'crashloop',
+      effects: [...down, { do: 'arm-retry', delayMs: policy.crashLoopRetryMs }, { do: 'reject-waiting' }],
+      ...base,
+    };
+  }
+  return {
+    to: 'restarting',
+    effects: [...down, { do: 'arm-retry', delayMs: backoffDelay(policy, failures) }],
+    ...base,
+  };
+}
+
+function retryNow(v: MachineView): Step | undefined {
+  if (v.connecting) return undefined;
+  return { effects: [{ do: 'connect' }], quiet: true };
+}
+
+/** The old connection of a reload has drained: close it, then start the new one. */
+function replaceNow(v: MachineView): Step | undefined {
+  if (v.connecting) return undefined;
+  const reason = reloadReason(v.name);
+  return { to: 'starting', effects: [{ do: 'close-host', reason }, { do: 'connect' }], quiet: true };
+}
+
+function common(): Partial<Record<SupervisorEvent['type'], Rule>> {
+  return {
+    replace: (v) => {
+      const enabled = v.config.enabled && !v.config.unresolved;
+      if (!enabled) {
+        const why = v.config.unresolved;
+        return {
+          to: why ? 'failed' : 'disabled',
+          effects: [{ do: 'close-host', reason: reloadReason(v.name) }, { do: 'reject-waiting' }],
+          clearFailures: true,
+          error: why ?? null,
+        };
+      }
+      // Running calls may finish on the old connection (up to drainMs); new ones wait for the new one.
+      const next: Effect[] = v.hasHost ? [{ do: 'arm-drain', until: 'none-running' }] : [{ do: 'connect' }];
+      return { to: 'starting', effects: [{ do: 'pause' }, ...next], clearFailures: true, error: null };
+    },
+    retire: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
+    stop: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
+  };
+}
+
+function closeAll(reason: SwitchboardError): Effect[] {
+  return [
+    { do: 'close-mailbox', reason },
+    { do: 'close-host', reason },
+  ];
+}
+
+function reloadReason(name: string): SwitchboardError {
+  return new SwitchboardError(
+    'E_UPSTREAM_CLOSED',
+    `server '${name}' was restarted because its config changed`,
+    {
+      data: { server: name, reload: true },
+    },
+  );
+}
+
+// ---- the supervisor ---------------------------------------------------------------------------------
+
+/** The state now, and what belongs to it: cleared the moment the state is left. */
+interface Phase {
+  readonly state: ServerState;
+  /** The generation of the connection this phase is about. */
+  gen: number;
+  /** A start of generation `gen` is in progress. */
+  connecting: boolean;
+  /** Aborts that start when the phase is left for any reason but its outcome. */
+  abort: AbortController | undefined;
+  /** The phase's one timer: the next attempt, or the end of a drain. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires (`performance.now()` ms), for a retry. */
+  due: number | undefined;
+  health: HealthLoop | undefined;
+}
+
+/**
+ * Keeps one upstream alive, as the state machine above: one transition function (`#handle`), the new
+ * state recorded before any effect runs (an effect may call back into the supervisor synchronously, as a
+ * transport that fires `onclose` inside `close()` does, and the callback must see the truth), and every
+ * timer owned by the state that armed it. Each connection has a generation number; events from an older
+ * one are ignored. Calls that were never sent wait in the (paused) mailbox for the next connection,
+ * within their own deadlines.
  */
 export class Supervisor {
   readonly name: string;
@@ -57,33 +298,28 @@ export class Supervisor {
   #config: ServerConfig;
   #factory: HostFactory;
   #events: SupervisorEvents;
-  #state: ServerState = 'disabled';
-  #host: UpstreamHost | undefined;
+  #phase: Phase = newPhase('disabled', 0);
   #generation = 0;
+  /** The connection of the current phase: live, starting, or the old one of a reload, draining. */
+  #host: UpstreamHost | undefined;
+  #description: ServerDescription | undefined;
+  #readySince = 0;
   #restarts = 0;
   #failures = 0;
   #error: SwitchboardError | undefined;
-  #description: ServerDescription | undefined;
-  #readySince = 0;
-  #nextAttemptAt: number | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #healthTimer: ReturnType<typeof setTimeout> | undefined;
-  #healthMisses = 0;
-  #attempt: Promise<void> | undefined;
-  /** True while a start is in progress (set before the host is made, cleared before any outcome). */
-  #connecting = false;
-  /** Aborts a start in progress when the supervisor stops or is reconfigured. */
-  #lifetime = new AbortController();
+  #drainMs = 0;
+  /** Why it was removed from the config, once it is. */
+  #retired: SwitchboardError | undefined;
   #stopped: SwitchboardError | undefined;
-  /** Removed from the config: finishing its calls, and not to be restarted. */
-  #retiring = false;
-  /** Replaced connections still draining or closing; stop() ends them too. */
-  #old = new Set<Promise<void>>();
-  #endDrains!: () => void;
-  /** Settles at stop(), cutting any drain short. */
-  #stopping = new Promise<void>((resolve) => {
-    this.#endDrains = resolve;
-  });
+  /** The first start's own signal (the caller of `Switchboard.start`). */
+  #startSignal: AbortSignal | undefined;
+  /** Connections being closed: stop() waits for every one (and can hurry them). */
+  #closing = new Map<UpstreamHost, Promise<void>>();
+  #closed = new WeakSet<UpstreamHost>();
+  /** Connections are ended without waiting for their servers to exit on their own. */
+  #now = false;
+  /** Called on every transition; each checks whether what it waits for has happened. */
+  #watchers = new Set<() => void>();
 
   constructor(config: ServerConfig, factory: HostFactory, events: SupervisorEvents) {
     this.name = config.name;
@@ -97,11 +333,12 @@ export class Supervisor {
     return this.#config;
   }
   get state(): ServerState {
-    return this.#state;
+    return this.#phase.state;
   }
-  /** The live connection's host, when `ready`. */
+  /** The live connection's host, while calls may be sent on it (`ready`, and `draining`). */
   get host(): UpstreamHost | undefined {
-    return this.#state === 'ready' ? this.#host : undefined;
+    const s = this.#phase.state;
+    return s === 'ready' || s === 'draining' ? this.#host : undefined;
   }
   get description(): ServerDescription | undefined {
     return this.#description;
@@ -109,11 +346,11 @@ export class Supervisor {
   get error(): SwitchboardError | undefined {
     return this.#error;
   }
-  /** One more for each connection attempt, and for each reload that replaces the connection. */
+  /** One more for each connection attempt. */
   get generation(): number {
     return this.#generation;
   }
-  /** Connections replaced after a failure (not counting the first start or reload restarts). */
+  /** Connections lost and replaced (not counting the first start or reload restarts). */
   get restarts(): number {
     return this.#restarts;
   }
@@ -121,326 +358,303 @@ export class Supervisor {
   get failures(): number {
     return this.#failures;
   }
-  /** When the next start is due (`performance.now()` ms), in `restarting`, `backoff` and `crashloop`. */
+  /** When the next start is due (`performance.now()` ms), while one is scheduled. */
   get nextAttemptAt(): number | undefined {
-    return this.#nextAttemptAt;
+    return this.#phase.due;
   }
   /** Whether a call should wait for the server (in the mailbox) rather than fail now. */
   get waitable(): boolean {
-    return this.#state === 'ready' || this.#state === 'starting' || this.#state === 'restarting';
+    const s = this.#phase.state;
+    return s === 'ready' || s === 'starting' || s === 'restarting';
   }
 
   /**
    * The first start. Resolves when ready; rejects with the start error, in which case a retry is already
-   * scheduled (unless `restart: false`).
+   * scheduled (unless restarts are off). An entry whose config cannot be used goes to `failed` at once.
    */
   start(signal?: AbortSignal): Promise<void> {
     if (!this.#config.enabled) return Promise.resolve();
-    this.#setState('starting', undefined);
-    this.mailbox.pause();
-    return this.#connect(signal);
+    this.#startSignal = signal;
+    this.#handle({ type: 'start' });
+    return this.#settled();
   }
 
   /**
    * A new config whose differences need no new connection (limits, deadlines, retry, health, restart
-   * policy): applied in place; the server and its calls carry on.
+   * policy): applied in place; the server and its calls carry on. One health loop before, one after.
    */
   update(config: ServerConfig): void {
     if (this.#stopped) return;
     this.#config = config;
     this.mailbox.setLimits({ maxInFlight: config.maxInFlight, maxQueue: config.maxQueue });
-    if (this.#state === 'ready') {
-      clearTimeout(this.#healthTimer);
-      this.#scheduleHealth(this.#generation);
-    }
+    const phase = this.#phase;
+    if (phase.state !== 'ready') return;
+    if (config.health === false) {
+      phase.health?.stop();
+      phase.health = undefined;
+    } else if (phase.health) phase.health.reschedule();
+    else this.#watchHealth(phase);
   }
 
   /**
    * A new config that needs a new connection. New calls wait, running calls get up to `drainMs` to
    * finish on the old connection, then the old connection is closed and a new one started (or none, if
-   * the entry is now disabled).
+   * the entry is now disabled). Resolves when the new connection is up or has failed.
    */
   async reconfigure(config: ServerConfig, drainMs: number): Promise<void> {
     if (this.#stopped) return;
     this.#config = config;
+    this.#drainMs = drainMs;
     this.mailbox.setLimits({ maxInFlight: config.maxInFlight, maxQueue: config.maxQueue });
-    this.#lifetime.abort();
-    this.#lifetime = new AbortController();
-    this.#clearTimers();
-    this.#connecting = false;
-    const old = this.#host;
-    this.#host = undefined;
-    this.#generation++; // the old connection's events are not ours any more
-    this.#failures = 0;
-    const reason = new SwitchboardError(
-      'E_UPSTREAM_CLOSED',
-      `server '${this.name}' was restarted because its config changed`,
-      { data: { server: this.name, reload: true } },
-    );
-    if (config.enabled) {
-      this.mailbox.pause();
-      this.#setState('starting', undefined);
-    } else {
-      this.#setState('disabled', undefined);
-      this.mailbox.rejectWaiting(this.unavailable());
-    }
-    await this.#retireHost(old, reason, () => this.mailbox.onNoneRunning(), drainMs);
-    if (this.#stopped || !config.enabled) return;
-    await this.#attempt?.catch(() => {});
-    if (this.#stopped) return;
-    await this.#connect(undefined).catch(() => {});
+    this.#handle({ type: 'replace', reason: reloadReason(this.name) });
+    await this.#settled().catch(() => {});
   }
 
   /** For a server removed from the config: lets its calls finish (up to `drainMs`), then stops. */
   async retire(reason: SwitchboardError, drainMs: number): Promise<void> {
-    this.#retiring = true;
-    this.#clearTimers();
-    if (!this.#stopped) await within(this.mailbox.onIdle(), drainMs, this.#stopping);
-    await this.stop(reason);
+    this.#drainMs = drainMs;
+    this.#retired ??= reason;
+    this.#handle({ type: 'retire', reason });
+    await this.#until(() => this.#phase.state === 'closed');
+    await this.#allClosed();
   }
 
   /**
-   * Ends supervision and every connection, replaced ones still draining included: their calls and the
+   * Ends supervision and every connection, replaced ones still closing included: their calls and the
    * waiting ones fail with `reason`. Idempotent.
    */
-  async stop(reason: SwitchboardError): Promise<void> {
-    if (!this.#stopped) {
-      this.#stopped = reason;
-      this.#lifetime.abort();
-      this.#clearTimers();
-      this.#endDrains();
-      this.mailbox.close(reason);
-      if (this.#state !== 'disabled') this.#setState('closed', undefined);
+  async stop(reason: SwitchboardError, opts: { now?: boolean } = {}): Promise<void> {
+    this.#stopped ??= reason;
+    if (opts.now && !this.#now) {
+      this.#now = true;
+      for (const host of this.#closing.keys()) void host.close(this.#stopped, { now: true });
     }
-    const host = this.#host;
-    this.#host = undefined;
-    await this.#attempt?.catch(() => {});
-    await Promise.all([host?.close(reason).catch(() => {}), ...this.#old]);
-  }
-
-  /**
-   * Closes a connection that has been replaced, once `drained()` settles (at most `drainMs`, and not
-   * past stop()). Until then stop() can still reach it.
-   */
-  #retireHost(
-    host: UpstreamHost | undefined,
-    reason: SwitchboardError,
-    drained?: () => Promise<void>,
-    drainMs = 0,
-  ): Promise<void> {
-    if (!host) return Promise.resolve();
-    const done = (async () => {
-      if (drained) await within(drained(), drainMs, this.#stopping);
-      await host.close(this.#stopped ?? reason).catch(() => {});
-    })();
-    const tracked = done.finally(() => this.#old.delete(tracked));
-    this.#old.add(tracked);
-    return tracked;
+    this.#handle({ type: 'stop', reason: this.#stopped });
+    await this.#allClosed();
   }
 
   /** The error a call gets when this server cannot take it now. */
   unavailable(): SwitchboardError {
+    const state = this.#phase.state;
+    const last = this.#error?.message ?? 'unknown error';
     const why = {
       disabled: 'it is disabled in the config (or not started)',
       starting: 'it is still starting',
       ready: 'it is ready', // not reached: ready servers take calls
       restarting: 'it is restarting',
-      backoff: `its last start failed (${this.#error?.message ?? 'unknown error'}); next attempt in ${this.#dueIn()}`,
-      crashloop: `it is in a crash loop after ${this.#failures} failures in a row (last: ${this.#error?.message ?? 'unknown error'}); next attempt in ${this.#dueIn()}`,
-      failed: `it failed and restarts are off for it: ${this.#error?.message ?? 'unknown error'}`,
-      closed: 'it was closed',
-    }[this.#state];
+      backoff: `its last start failed (${last}); next attempt in ${this.#dueIn()}`,
+      crashloop: `it is in a crash loop after ${this.#failures} failures in a row (last: ${last}); next attempt in ${this.#dueIn()}`,
+      failed:
+        this.#config.restart === false
+          ? `it failed and restarts are off for it: ${last}`
+          : `its config entry cannot be used: ${last}`,
+      draining: `it was removed from the config and is finishing its calls`,
+      closed: this.#retired ? `it was removed from the config` : 'it was closed',
+    }[state];
     return new SwitchboardError('E_UPSTREAM_UNAVAILABLE', `server '${this.name}' cannot take calls: ${why}`, {
       cause: this.#error,
-      data: { server: this.name, state: this.#state, failures: this.#failures },
+      data: { server: this.name, state, failures: this.#failures },
     });
   }
 
   #dueIn(): string {
-    if (this.#connecting) return 'progress now';
-    if (this.#nextAttemptAt === undefined) return 'never';
-    return `${Math.max(0, Math.round(this.#nextAttemptAt - performance.now()))} ms`;
+    const phase = this.#phase;
+    if (phase.connecting) return 'progress now';
+    if (phase.due === undefined) return 'never';
+    return `${Math.max(0, Math.round(phase.due - performance.now()))} ms`;
   }
 
-  /** One connection attempt; only one runs at a time. */
-  #connect(signal: AbortSignal | undefined): Promise<void> {
-    const run = async () => {
-      const generation = ++this.#generation;
-      this.#connecting = true;
-      const host = this.#factory(this.#config, this.#hostEvents(generation));
-      this.#host = host;
-      const lifetime = this.#lifetime.signal;
-      let description: ServerDescription;
-      try {
-        description = await host.start({ signal: signal ? AbortSignal.any([signal, lifetime]) : lifetime });
-      } catch (err) {
-        if (generation === this.#generation) this.#connecting = false;
-        if (this.#host === host) this.#host = undefined;
-        await host.close().catch(() => {});
-        if (generation !== this.#generation || this.#stopped) throw err;
-        const error = asStartError(this.name, err);
-        this.#failed(error);
-        throw error;
-      }
-      if (generation === this.#generation) this.#connecting = false;
-      if (generation !== this.#generation || this.#stopped) {
-        await host.close().catch(() => {});
-        throw this.#stopped ?? this.unavailable();
-      }
-      this.#description = description;
-      this.#error = undefined;
-      this.#nextAttemptAt = undefined;
+  // ---- the transition function --------------------------------------------------------------------
+
+  #handle(event: SupervisorEvent): void {
+    const phase = this.#phase;
+    if ('gen' in event && event.gen !== phase.gen) return; // an older connection's news: not ours any more
+    const rule = TRANSITIONS[phase.state][event.type];
+    const step = rule?.(this.#view(), event);
+    if (!step) return;
+    const to: ServerState = step.to ?? phase.state;
+    // Leave the old phase: its timer and health loop go; a start it had in progress is abandoned unless
+    // this event is that start's own outcome.
+    clearTimeout(phase.timer);
+    phase.health?.stop();
+    const outcome = event.type === 'connected' || event.type === 'start-failed';
+    if (phase.connecting && !outcome) phase.abort?.abort(this.#stopped ?? reloadReason(this.name));
+    const next = newPhase(to, phase.gen);
+    // Recorded before any effect runs.
+    this.#phase = next;
+    if (step.clearFailures) this.#failures = 0;
+    if (step.failure) this.#failures++;
+    if (step.restart) this.#restarts++;
+    if (step.error !== undefined) this.#error = step.error ?? undefined;
+    if (event.type === 'connected') {
+      this.#description = event.description;
       this.#readySince = performance.now();
-      this.#healthMisses = 0;
-      // Everything that keeps the server working is in place before anyone is told.
-      this.mailbox.resume();
-      this.#scheduleHealth(generation);
-      this.#setState('ready', undefined);
-      this.#tell(() => this.#events.ready(description, generation));
+    }
+    for (const effect of step.effects) {
+      if (this.#phase !== next) return; // an effect re-entered and moved on: the rest is not ours to do
+      this.#run(effect, next);
+    }
+    if (this.#phase !== next) return;
+    if (!step.quiet) this.#tell(() => this.#events.state(to, to === 'ready' ? undefined : this.#error));
+    for (const check of this.#watchers) check();
+    if (event.type === 'connected' && this.#phase === next)
+      this.#tell(() => this.#events.ready(event.description, next.gen));
+  }
+
+  #view(): MachineView {
+    return {
+      name: this.name,
+      config: this.#config,
+      failures: this.#failures,
+      connecting: this.#phase.connecting,
+      hasHost: this.#host !== undefined,
+      uptime: performance.now() - this.#readySince,
+      retired: this.#retired,
     };
-    const attempt = run().finally(() => {
-      if (this.#attempt === attempt) this.#attempt = undefined;
-    });
-    this.#attempt = attempt;
-    return attempt;
   }
 
-  /** A start failed: count it, fail what waits, and schedule the next start. */
-  #failed(error: SwitchboardError): void {
-    this.#error = error;
-    this.#failures++;
-    if (this.#config.restart === false) {
-      this.#setState('failed', error);
-      this.mailbox.rejectWaiting(this.unavailable());
-      return;
+  #run(effect: Effect, phase: Phase): void {
+    switch (effect.do) {
+      case 'pause':
+        this.mailbox.pause();
+        return;
+      case 'resume':
+        this.mailbox.resume();
+        return;
+      case 'reject-waiting':
+        this.mailbox.rejectWaiting(effect.error ?? this.unavailable());
+        return;
+      case 'close-mailbox':
+        this.mailbox.close(effect.reason);
+        return;
+      case 'close-host': {
+        const host = this.#host;
+        this.#host = undefined;
+        if (host) this.#closeHost(host, effect.reason);
+        return;
+      }
+      case 'connect':
+        this.#connect(phase);
+        return;
+      case 'arm-retry':
+        phase.due = performance.now() + effect.delayMs;
+        // Not unref'd: a server that is to be brought back is work in progress, and keeps the process up.
+        phase.timer = setTimeout(() => this.#handle({ type: 'timer' }), effect.delayMs);
+        return;
+      case 'arm-drain': {
+        const done = () => {
+          if (this.#phase === phase) this.#handle({ type: 'drained' });
+        };
+        phase.timer = setTimeout(done, Math.max(0, this.#drainMs));
+        void (effect.until === 'idle' ? this.mailbox.onIdle() : this.mailbox.onNoneRunning()).then(done);
+        return;
+      }
+      case 'watch-health':
+        this.#watchHealth(phase);
+        return;
     }
-    const policy = this.#config.restart;
-    const loop = this.#failures >= policy.crashLoopAfter;
-    const delay = loop ? policy.crashLoopRetryMs : backoffDelay(policy, this.#failures);
-    this.#schedule(delay);
-    this.#setState(loop ? 'crashloop' : 'backoff', error);
-    // The wait was for this start; it failed, so tell them now rather than at their deadlines.
-    this.mailbox.rejectWaiting(this.unavailable());
   }
 
-  /** The live connection of `generation` is gone (it closed, or it is being replaced). */
-  #down(generation: number, reason: SwitchboardError): void {
-    if (generation !== this.#generation || this.#state !== 'ready' || this.#stopped) return;
-    const host = this.#host;
-    this.#host = undefined;
-    this.#clearTimers();
-    this.#error = reason;
-    // Paused first: the calls that fail below must not hand their slots to calls that wait.
-    this.mailbox.pause();
-    void this.#retireHost(host, reason);
-    const uptime = performance.now() - this.#readySince;
-    if (this.#retiring) {
-      this.mailbox.rejectWaiting(this.unavailable());
-      return;
-    }
-    if (this.#config.restart === false) {
-      this.#setState('failed', reason);
-      this.mailbox.rejectWaiting(this.unavailable());
-      return;
-    }
-    const policy = this.#config.restart;
-    if (uptime >= policy.stableAfterMs) this.#failures = 0;
-    this.#failures++;
-    this.#restarts++;
-    if (this.#failures >= policy.crashLoopAfter) {
-      this.#schedule(policy.crashLoopRetryMs);
-      this.#setState('crashloop', reason);
-      this.mailbox.rejectWaiting(this.unavailable());
-      return;
-    }
-    this.#schedule(backoffDelay(policy, this.#failures));
-    this.#setState('restarting', reason);
-  }
-
-  #schedule(delayMs: number): void {
-    this.#nextAttemptAt = performance.now() + delayMs;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#nextAttemptAt = undefined;
-      if (this.#stopped || this.#retiring) return;
-      this.#connect(undefined).catch(() => {});
-    }, delayMs);
-    this.#retryTimer.unref();
-  }
-
-  #scheduleHealth(generation: number): void {
-    const health = this.#config.health;
-    if (health === false) return;
-    this.#healthTimer = setTimeout(() => {
-      this.#healthTimer = undefined;
-      const host = this.host;
-      if (!host || generation !== this.#generation) return;
-      host.request('ping', undefined, { timeoutMs: health.timeoutMs }).then(
-        () => this.#healthy(generation),
-        (err: unknown) => {
-          // Any answer, even an error, means the server is alive. Silence counts against it, and so does
-          // a ping that cannot be sent: an HTTP server that went away, or a process that closed its stdin
-          // but lives on, never "closes" the connection.
-          if (err instanceof RpcError) this.#healthy(generation);
-          else this.#missed(generation, health.timeoutMs, asSwitchboardError(this.name, err));
-        },
-      );
-    }, health.intervalMs);
-    this.#healthTimer.unref();
-  }
-
-  #healthy(generation: number): void {
-    if (generation !== this.#generation) return;
-    this.#healthMisses = 0;
-    this.#scheduleHealth(generation);
-  }
-
-  #missed(generation: number, timeoutMs: number, err: SwitchboardError): void {
-    if (generation !== this.#generation || this.#state !== 'ready' || this.#config.health === false) return;
-    this.#healthMisses++;
-    if (this.#healthMisses < this.#config.health.failures) {
-      this.#scheduleHealth(generation);
-      return;
-    }
-    this.#down(
-      generation,
-      new SwitchboardError(
-        'E_UPSTREAM_CLOSED',
-        err.code === 'E_TIMEOUT'
-          ? `server '${this.name}' stopped answering: ${this.#healthMisses} pings in a row got no answer within ${timeoutMs} ms; it was restarted`
-          : `server '${this.name}' cannot be reached: ${this.#healthMisses} pings in a row failed (${err.message}); it was restarted`,
-        { cause: err, data: { server: this.name, health: true, missedPings: this.#healthMisses } },
-      ),
+  /** One connection attempt, of a new generation, owned by `phase`. */
+  #connect(phase: Phase): void {
+    const gen = ++this.#generation;
+    phase.gen = gen;
+    phase.connecting = true;
+    phase.due = undefined;
+    const abort = new AbortController();
+    phase.abort = abort;
+    const first = this.#startSignal;
+    this.#startSignal = undefined;
+    const host = this.#factory(this.#config, this.#hostEvents(gen));
+    this.#host = host;
+    const signal = first ? AbortSignal.any([first, abort.signal]) : abort.signal;
+    // An outcome nobody waits for any more (the phase moved on) closes its own connection, unless the
+    // phase that moved on still holds it (to close it in its own time).
+    host.start({ signal }).then(
+      (description) => {
+        this.#handle({ type: 'connected', gen, description });
+        if (this.#host !== host) this.#closeHost(host, this.#stopped ?? reloadReason(this.name));
+      },
+      (err: unknown) => {
+        const error = asStartError(this.name, err);
+        this.#handle({ type: 'start-failed', gen, error });
+        if (this.#host !== host) this.#closeHost(host, error);
+      },
     );
   }
 
-  #hostEvents(generation: number) {
-    const current = () => generation === this.#generation && !this.#stopped;
+  /** Closes a connection once, tracked so that stop() can wait for it. */
+  #closeHost(host: UpstreamHost, reason: SwitchboardError): void {
+    if (this.#closed.has(host)) return;
+    this.#closed.add(host);
+    const done = host
+      .close(this.#stopped ?? reason, { now: this.#now })
+      .catch(() => {})
+      .finally(() => this.#closing.delete(host));
+    this.#closing.set(host, done);
+  }
+
+  async #allClosed(): Promise<void> {
+    while (this.#closing.size > 0) await Promise.all([...this.#closing.values()]);
+  }
+
+  #watchHealth(phase: Phase): void {
+    const policy = this.#config.health;
+    const host = this.#host;
+    if (policy === false || !host) return;
+    const gen = phase.gen;
+    phase.health = new HealthLoop(
+      () => this.#config.health,
+      (timeoutMs) => host.request('ping', undefined, { timeoutMs }),
+      (misses, timeoutMs, err) =>
+        this.#handle({ type: 'lost', gen, reason: this.#missedReason(misses, timeoutMs, err) }),
+    );
+  }
+
+  #missedReason(misses: number, timeoutMs: number, err: SwitchboardError): SwitchboardError {
+    return new SwitchboardError(
+      'E_UPSTREAM_CLOSED',
+      err.code === 'E_TIMEOUT'
+        ? `server '${this.name}' stopped answering: ${misses} pings in a row got no answer within ${timeoutMs} ms; it was restarted`
+        : `server '${this.name}' cannot be reached: ${misses} pings in a row failed (${err.message}); it was restarted`,
+      { cause: err, data: { server: this.name, health: true, missedPings: misses } },
+    );
+  }
+
+  #hostEvents(gen: number): HostEvents {
+    const current = () => gen === this.#generation && !this.#stopped;
     return {
-      notification: (message: RpcNotification) => {
+      notification: (message) => {
         if (current()) this.#tell(() => this.#events.notification(message));
       },
-      warning: (error: Error) => {
+      warning: (error) => {
         if (current()) this.#tell(() => this.#events.warning(error));
       },
-      stderr: (line: string) => {
+      stderr: (line) => {
         if (current()) this.#tell(() => this.#events.stderr(line));
       },
-      close: (reason: SwitchboardError) => this.#down(generation, reason),
+      close: (reason) => this.#handle({ type: 'lost', gen, reason }),
     };
   }
 
-  #clearTimers(): void {
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#healthTimer);
-    this.#retryTimer = undefined;
-    this.#healthTimer = undefined;
-    this.#nextAttemptAt = undefined;
+  /** Resolves once no start is in progress: ready, or rejects with why not. */
+  #settled(): Promise<void> {
+    return this.#until(() => !this.#phase.connecting && this.#phase.state !== 'starting').then(() => {
+      if (this.#phase.state === 'ready') return;
+      throw this.#stopped ?? this.#error ?? this.unavailable();
+    });
   }
 
-  #setState(state: ServerState, error: SwitchboardError | undefined): void {
-    this.#state = state;
-    this.#tell(() => this.#events.state(state, error));
+  #until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        this.#watchers.delete(check);
+        resolve();
+      };
+      this.#watchers.add(check);
+    });
   }
 
   /**
@@ -455,6 +669,87 @@ export class Supervisor {
         throw err;
       });
     }
+  }
+}
+
+function newPhase(state: ServerState, gen: number): Phase {
+  return {
+    state,
+    gen,
+    connecting: false,
+    abort: undefined,
+    timer: undefined,
+    due: undefined,
+    health: undefined,
+  };
+}
+
+/**
+ * Periodic `ping` on one connection: one loop, one ping at a time. A new policy (an in-place reload)
+ * takes effect at the next ping; it never starts a second loop. Owned by the `ready` phase.
+ */
+class HealthLoop {
+  #policy: () => HealthPolicy | false;
+  #ping: (timeoutMs: number) => Promise<unknown>;
+  #dead: (misses: number, timeoutMs: number, err: SwitchboardError) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight = false;
+  #misses = 0;
+  #stopped = false;
+
+  constructor(
+    policy: () => HealthPolicy | false,
+    ping: (timeoutMs: number) => Promise<unknown>,
+    dead: (misses: number, timeoutMs: number, err: SwitchboardError) => void,
+  ) {
+    this.#policy = policy;
+    this.#ping = ping;
+    this.#dead = dead;
+    this.#arm();
+  }
+
+  /** The policy changed: the wait in progress starts again at the new interval; a ping in flight goes on. */
+  reschedule(): void {
+    if (this.#stopped || this.#inFlight) return;
+    clearTimeout(this.#timer);
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #arm(): void {
+    const policy = this.#policy();
+    if (policy === false || this.#stopped) return;
+    this.#timer = setTimeout(() => this.#check(), policy.intervalMs);
+    this.#timer.unref(); // nothing waits on a health check: it must not keep the process alive
+  }
+
+  #check(): void {
+    const policy = this.#policy();
+    if (policy === false || this.#stopped) return;
+    this.#inFlight = true;
+    this.#ping(policy.timeoutMs).then(
+      () => this.#answered(true, policy, undefined),
+      // Any answer, even an error, means the server is alive. Silence counts against it, and so does a
+      // ping that cannot be sent: an HTTP server that went away, or a process that closed its stdin but
+      // lives on, never "closes" the connection.
+      (err: unknown) => this.#answered(err instanceof RpcError, policy, err),
+    );
+  }
+
+  #answered(alive: boolean, policy: HealthPolicy, err: unknown): void {
+    this.#inFlight = false;
+    if (this.#stopped) return;
+    this.#misses = alive ? 0 : this.#misses + 1;
+    if (this.#misses >= policy.failures) {
+      this.#stopped = true;
+      this.#dead(this.#misses, policy.timeoutMs, asSwitchboardError('ping', err));
+      return;
+    }
+    this.#arm();
   }
 }
 

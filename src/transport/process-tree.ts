@@ -8,14 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 export function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
   const pid = child.pid;
   if (pid === undefined) return;
-  if (process.platform !== 'win32') {
-    try {
-      process.kill(-pid, signal);
-      return;
-    } catch {
-      // ESRCH: the group is gone. Fall through to the child itself in case it left the group.
-    }
-  }
+  if (signalGroup(pid, signal)) return;
   try {
     child.kill(signal);
   } catch {
@@ -23,10 +16,24 @@ export function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Signals the process group led by `pid` (POSIX); false if there is none (or on Windows). */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone
+  }
+}
+
 /** True while any process of the child's group is alive (POSIX); the child alone elsewhere. */
 export function treeAlive(child: ChildProcess): boolean {
-  const pid = child.pid;
-  if (pid === undefined) return false;
+  return child.pid !== undefined && groupAlive(child.pid);
+}
+
+/** True while any process of the group led by `pid` is alive, zombies not counted (Linux: read from /proc). */
+export function groupAlive(pid: number): boolean {
   try {
     process.kill(process.platform === 'win32' ? pid : -pid, 0);
   } catch {
@@ -59,20 +66,23 @@ function groupHasLiving(pgid: number): boolean {
   return false;
 }
 
-// Last resort: if this process exits without closing its upstreams, their trees go with it.
-const live = new Set<ChildProcess>();
+// Last resort: if this process exits without closing its upstreams, their trees go with it. A thread
+// host's worker reports the groups it leads here too (`trackGroup` on the main thread), because a worker
+// is stopped without running any exit hook of its own when the process exits.
+const live = new Set<number>();
 let hooked = false;
 
-export function trackTree(child: ChildProcess): void {
-  live.add(child);
+/** Remembers the group led by `pid`, to be killed if this process exits while it lives. */
+export function trackGroup(pid: number): void {
+  live.add(pid);
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
-      for (const c of live) signalTree(c, 'SIGKILL');
+      for (const group of live) signalGroup(group, 'SIGKILL');
     });
   }
 }
 
-export function untrackTree(child: ChildProcess): void {
-  live.delete(child);
+export function untrackGroup(pid: number): void {
+  live.delete(pid);
 }

@@ -4,7 +4,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { SwitchboardError } from '../core/errors.js';
 import { classify, isKind } from '../core/jsonrpc.js';
 import { LineDecoder } from './line-decoder.js';
-import { signalTree, trackTree, treeAlive, untrackTree } from './process-tree.js';
+import { signalTree, trackGroup, treeAlive, untrackGroup } from './process-tree.js';
 
 export interface StdioSpec {
   command: string;
@@ -22,6 +22,8 @@ export interface StdioOptions {
   closeGraceMs?: number | undefined;
   /** Each line the server writes to stderr. */
   onStderr?: ((line: string) => void) | undefined;
+  /** The process started, leading its own process group (`pid`): for whoever must end it if we cannot. */
+  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export interface ExitInfo {
@@ -32,6 +34,12 @@ export interface ExitInfo {
 const STDERR_TAIL = 20;
 const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
 const DEFAULT_GRACE = 2000;
+/**
+ * After the server's process exits, how long its stdout may stay open before the connection is ended
+ * anyway. What it wrote before exiting is already in the pipe and is read within this time; a pipe still
+ * open after it is held by a process the server started, which is no server of ours.
+ */
+const EXIT_DRAIN_MS = 100;
 
 /**
  * MCP over a child process's stdin/stdout, newline-delimited.
@@ -128,7 +136,8 @@ export class StdioTransport implements Transport {
         // EPIPE after the child died: its exit is reported through 'close'.
       });
       child.once('spawn', () => {
-        trackTree(child);
+        trackGroup(child.pid!);
+        this.#opts.onSpawn?.(child.pid!);
         resolve();
       });
       child.once('error', (err) => {
@@ -139,12 +148,17 @@ export class StdioTransport implements Transport {
       child.once('exit', (code, signal) => {
         this.#exit = { code, signal };
         exitResolve();
+        // The leader's exit is the connection's end, even if a process it started still holds stdout.
+        const drained = setTimeout(() => {
+          child.stdout?.destroy();
+          this.#fireClose();
+        }, EXIT_DRAIN_MS);
+        child.once('close', () => clearTimeout(drained));
       });
       // 'close' comes after stdout has ended, so every message the server wrote before exiting is in.
       child.once('close', (code, signal) => {
         this.#exit ??= { code, signal };
         exitResolve();
-        untrackTree(child);
         this.#fireClose();
       });
     });
@@ -196,13 +210,21 @@ export class StdioTransport implements Transport {
     );
   }
 
-  /** Ends stdin, then SIGTERM, then SIGKILL to the whole process tree, each after a grace period. */
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
+  /**
+   * Ends stdin, then SIGTERM, then SIGKILL to the whole process tree, each after a grace period (the
+   * spec's stdio shutdown, basic/lifecycle). `now`: stdin and SIGTERM together, without waiting for the
+   * server to exit on its own first; a later `now` cuts a graceful close short.
+   */
+  close(opts: { now?: boolean } = {}): Promise<void> {
+    if (opts.now) this.#now?.();
+    this.#closing ??= this.#shutdown(opts.now === true);
     return this.#closing;
   }
 
-  async #shutdown(): Promise<void> {
+  /** Cuts the wait for a voluntary exit short, while a graceful close is in it. */
+  #now: (() => void) | undefined;
+
+  async #shutdown(now: boolean): Promise<void> {
     const child = this.#child;
     if (!child) {
       this.#fireClose();
@@ -212,7 +234,9 @@ export class StdioTransport implements Transport {
     if (this.#exit === undefined) {
       this.#flush(); // what was sent before close() goes out before the EOF
       child.stdin?.end();
-      if (!(await this.#waitExit(grace))) {
+      const voluntary = now ? false : await this.#waitExit(grace, (cut) => (this.#now = cut));
+      this.#now = undefined;
+      if (!voluntary) {
         signalTree(child, 'SIGTERM');
         if (!(await this.#waitExit(grace))) {
           signalTree(child, 'SIGKILL');
@@ -227,17 +251,22 @@ export class StdioTransport implements Transport {
       while (treeAlive(child) && Date.now() < until) await sleep(50); // each look reads /proc: not too often
       if (treeAlive(child)) signalTree(child, 'SIGKILL');
     }
-    untrackTree(child);
+    if (!treeAlive(child)) untrackGroup(child.pid!);
     child.stdout?.destroy();
     child.stderr?.destroy();
     this.#fireClose();
   }
 
-  #waitExit(ms: number): Promise<boolean> {
+  /** Waits up to `ms` for the process to exit; `cut` receives a function that ends the wait early. */
+  #waitExit(ms: number, cut?: (end: () => void) => void): Promise<boolean> {
     if (this.#exit !== undefined) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       // Not unref'd: whoever awaits close() needs the loop alive until the tree is gone.
       const timer = setTimeout(() => resolve(false), ms);
+      cut?.(() => {
+        clearTimeout(timer);
+        resolve(this.#exit !== undefined);
+      });
       this.#exited?.then(() => {
         clearTimeout(timer);
         resolve(true);

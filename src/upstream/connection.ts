@@ -9,11 +9,10 @@ import {
 } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/config.js';
 import {
-  type CallOptions,
-  type CallSite,
   Correlator,
   type CorrelatorStats,
   type ProgressParams,
+  type RequestOptions,
 } from '../core/correlator.js';
 import { RpcError, SwitchboardError } from '../core/errors.js';
 import { METHOD_NOT_FOUND, type Params, type RpcNotification, type RpcRequest } from '../core/jsonrpc.js';
@@ -49,6 +48,8 @@ export interface ConnectionEvents {
   warning?(err: Error): void;
   /** A stdio server's stderr, line by line. */
   stderr?(line: string): void;
+  /** A stdio server's process started; it leads its own process group, `pid`. */
+  spawn?(pid: number): void;
 }
 
 const CLIENT_INFO = { name: 'mcp-switchboard', version: VERSION };
@@ -160,6 +161,7 @@ export class UpstreamConnection {
             maxMessageBytes: config.maxMessageBytes,
             closeGraceMs: config.closeGraceMs,
             onStderr: events.stderr,
+            onSpawn: events.spawn,
           })
         : createHttpTransport(spec, { sessionEndMs: config.closeGraceMs });
     const client = new Client(CLIENT_INFO, {
@@ -212,11 +214,7 @@ export class UpstreamConnection {
   }
 
   /** Sends a request and resolves with its `result`, exactly as the server sent it. */
-  request(
-    method: string,
-    params: Params | undefined,
-    opts: CallOptions & { site?: CallSite | undefined } = {},
-  ): Promise<unknown> {
+  request(method: string, params: Params | undefined, opts: RequestOptions = {}): Promise<unknown> {
     return this.#correlator.request(method, params, opts);
   }
 
@@ -229,8 +227,12 @@ export class UpstreamConnection {
     return this.#transport.send(message);
   }
 
-  /** Fails whatever is pending with E_CLOSED and closes the transport (a stdio tree is ended). Idempotent. */
-  close(reason?: SwitchboardError): Promise<void> {
+  /**
+   * Fails whatever is pending with E_CLOSED and closes the transport (a stdio tree is ended). Idempotent;
+   * `now` (a stdio server is not given time to exit on its own) also cuts a graceful close short.
+   */
+  close(reason?: SwitchboardError, opts: { now?: boolean } = {}): Promise<void> {
+    if (opts.now && this.#transport instanceof StdioTransport) void this.#transport.close({ now: true });
     if (!this.#closing) {
       this.#closed ??=
         reason ??

@@ -1,14 +1,15 @@
 import type { Isolation, ServerConfig } from '../config/config.js';
-import type { CallOptions, CallSite } from '../core/correlator.js';
+import type { RequestOptions } from '../core/correlator.js';
 import type { SwitchboardError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import type { ConnectionEvents, ConnectionStats, ServerDescription } from './connection.js';
 
 export type HostEvents = ConnectionEvents;
+export type { RequestOptions } from '../core/correlator.js';
 
-export interface RequestOptions extends CallOptions {
-  /** Where the caller's call started, for error stacks. */
-  site?: CallSite | undefined;
+export interface CloseOptions {
+  /** End the server now: a stdio server is not given time to exit on its own before SIGTERM. */
+  now?: boolean | undefined;
 }
 
 /**
@@ -18,7 +19,7 @@ export interface RequestOptions extends CallOptions {
 export interface UpstreamHost {
   readonly server: string;
   readonly isolation: Isolation;
-  /** Starts the server and performs the handshake. */
+  /** Starts the server and performs the handshake. An aborted signal ends the start at once. */
   start(opts?: { signal?: AbortSignal | undefined }): Promise<ServerDescription>;
   /** One request; resolves with its `result` as the server sent it, rejects with a typed error. */
   request(method: string, params: Params | undefined, opts?: RequestOptions): Promise<unknown>;
@@ -28,9 +29,9 @@ export interface UpstreamHost {
   stderrTail(): Promise<string[]>;
   /**
    * Fails whatever is pending with `reason` (default: E_CLOSED) and ends the connection and its process
-   * tree. Idempotent.
+   * tree; resolves when the tree is gone. Idempotent; a later call with `now` cuts a graceful close short.
    */
-  close(reason?: SwitchboardError): Promise<void>;
+  close(reason?: SwitchboardError, opts?: CloseOptions): Promise<void>;
 }
 
 export type HostFactory = (config: ServerConfig, events: HostEvents) => UpstreamHost;

@@ -2,7 +2,7 @@ import type { Isolation, ServerConfig } from '../config/config.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import { type ConnectionStats, type ServerDescription, UpstreamConnection } from './connection.js';
-import type { HostEvents, RequestOptions, UpstreamHost } from './host.js';
+import type { CloseOptions, HostEvents, RequestOptions, UpstreamHost } from './host.js';
 
 /** The connection on the caller's own event loop: no hop, the lowest latency. */
 export class InlineHost implements UpstreamHost {
@@ -12,6 +12,8 @@ export class InlineHost implements UpstreamHost {
   #events: HostEvents;
   #conn: UpstreamConnection | undefined;
   #closed = false;
+  #now = false;
+  #closing = new AbortController();
 
   constructor(config: ServerConfig, events: HostEvents) {
     this.server = config.name;
@@ -21,9 +23,12 @@ export class InlineHost implements UpstreamHost {
 
   async start(opts: { signal?: AbortSignal | undefined } = {}): Promise<ServerDescription> {
     if (this.#conn) return this.#conn.description;
-    const conn = await UpstreamConnection.open(this.#config, { signal: opts.signal, events: this.#events });
+    if (this.#closed) throw closedError(this.server);
+    // A close() during the handshake ends the handshake too, not only what follows it.
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal;
+    const conn = await UpstreamConnection.open(this.#config, { signal, events: this.#events });
     if (this.#closed) {
-      await conn.close();
+      await conn.close(undefined, { now: this.#now });
       throw closedError(this.server);
     }
     this.#conn = conn;
@@ -52,9 +57,11 @@ export class InlineHost implements UpstreamHost {
     return Promise.resolve(this.#conn?.stderrTail ?? []);
   }
 
-  async close(reason?: SwitchboardError): Promise<void> {
+  async close(reason?: SwitchboardError, opts: CloseOptions = {}): Promise<void> {
     this.#closed = true;
-    await this.#conn?.close(reason ?? closedError(this.server));
+    this.#now ||= opts.now === true;
+    this.#closing.abort(reason ?? closedError(this.server));
+    await this.#conn?.close(reason ?? closedError(this.server), { now: this.#now });
   }
 }
 

@@ -14,7 +14,7 @@ export type ToWorker =
   | { t: 'req'; id: number; method: string; params: Params | undefined; progress: boolean }
   | { t: 'cancel'; id: number; reason: WireError }
   | { t: 'notify'; method: string; params: Params | undefined }
-  | { t: 'close' };
+  | { t: 'close'; now: boolean };
 
 /** Worker -> main thread. */
 export type FromWorker =
@@ -26,6 +26,7 @@ export type FromWorker =
   | { t: 'note'; message: RpcNotification }
   | { t: 'warn'; error: WireError }
   | { t: 'stderr'; line: string }
+  | { t: 'spawned'; pid: number }
   | { t: 'closed'; error: WireError; stats: ConnectionStats; stderr: string[] };
 
 /** Requests the main side makes of the worker itself, answered like upstream calls. */

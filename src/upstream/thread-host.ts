@@ -1,10 +1,11 @@
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Isolation, ServerConfig } from '../config/config.js';
 import { Correlator } from '../core/correlator.js';
-import { fromWire, SwitchboardError, toWire } from '../core/errors.js';
+import { abortError, fromWire, SwitchboardError, toWire } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
+import { groupAlive, signalGroup, trackGroup, untrackGroup } from '../transport/process-tree.js';
 import type { ConnectionStats, ServerDescription } from './connection.js';
-import type { HostEvents, RequestOptions, UpstreamHost } from './host.js';
+import type { CloseOptions, HostEvents, RequestOptions, UpstreamHost } from './host.js';
 import { closedError } from './inline-host.js';
 import {
   type FromWorker,
@@ -17,9 +18,41 @@ import {
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /**
+ * The Node options a worker is given. By default a worker inherits the host process's, but one given
+ * `--input-type` or `--eval` (a switchboard in `node -e '...'`) refuses to start, so those are left out;
+ * undefined (inherit) when there are none.
+ */
+const WORKER_EXEC_ARGV: string[] | undefined = (() => {
+  const argv = process.execArgv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (/^(-e|--eval|-p|--print|--input-type)$/.test(arg))
+      i++; // and its value
+    else if (!/^(--eval|--print|--input-type)=/.test(arg)) out.push(arg);
+  }
+  return out.length === argv.length ? undefined : out;
+})();
+
+function newWorker(init: WorkerInit & { port: MessagePort }, name: string): Worker {
+  const opts = { workerData: init, transferList: [init.port], name };
+  try {
+    return new Worker(WORKER_URL, { ...opts, execArgv: WORKER_EXEC_ARGV });
+  } catch (err) {
+    // Given explicitly, V8 options (--expose-gc...) are refused where inherited ones are not.
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    return new Worker(WORKER_URL, { ...opts, execArgv: [] });
+  }
+}
+
+/**
  * The connection in a worker thread of its own. The main side keeps a futures table of its own (ids,
  * deadlines, abort listeners) over the worker's MessagePort; the worker keeps the upstream's. Errors
  * cross as {code, message, data} and are rebuilt here, with the caller's stack.
+ *
+ * However the connection ends, it ends one way: the worker ends the server's process tree, then exits;
+ * only a worker that does not exit in time is terminated. The process groups the worker's servers lead
+ * are known here too, so that they are ended if this process exits first, or if the worker never could.
  */
 export class ThreadHost implements UpstreamHost {
   readonly server: string;
@@ -31,9 +64,12 @@ export class ThreadHost implements UpstreamHost {
   #correlator: Correlator;
   #ready: Promise<ServerDescription> | undefined;
   #closing: Promise<void> | undefined;
+  #now = false;
   #final: { stats: ConnectionStats; stderr: string[] } | undefined;
   /** Settles when the worker has exited, however that happened. */
   #exited: Promise<void> = Promise.resolve();
+  /** Process groups led by the server processes the worker started. */
+  #groups = new Set<number>();
 
   constructor(config: ServerConfig, events: HostEvents) {
     this.server = config.name;
@@ -56,7 +92,12 @@ export class ThreadHost implements UpstreamHost {
   }
 
   start(opts: { signal?: AbortSignal | undefined } = {}): Promise<ServerDescription> {
-    this.#ready ??= this.#spawn(opts.signal);
+    const { signal } = opts;
+    if (signal?.aborted) {
+      return Promise.reject(abortError(`start of '${this.server}'`, signal.reason, { server: this.server }));
+    }
+    if (this.#closing) return Promise.reject(closedError(this.server));
+    this.#ready ??= this.#spawn(signal);
     return this.#ready;
   }
 
@@ -64,25 +105,17 @@ export class ThreadHost implements UpstreamHost {
     return new Promise<ServerDescription>((resolve, reject) => {
       const { port1, port2 } = new MessageChannel();
       const init: WorkerInit & { port: MessagePort } = { config: this.#config, port: port2 };
-      const worker = new Worker(WORKER_URL, {
-        workerData: init,
-        transferList: [port2],
-        name: `upstream:${this.server}`,
-      });
+      const worker = newWorker(init, `upstream:${this.server}`);
       this.#worker = worker;
       this.#port = port1;
       this.#exited = new Promise<void>((r) => worker.once('exit', () => r()));
       let started = false;
       const onAbort = () => {
-        reject(
-          new SwitchboardError('E_ABORTED', `start of '${this.server}' was aborted by the caller`, {
-            data: { server: this.server },
-          }),
-        );
+        reject(abortError(`start of '${this.server}'`, signal?.reason, { server: this.server }));
         void this.close();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      port1.on('message', (msg: FromWorker) => {
+      const onMessage = (msg: FromWorker) => {
         switch (msg.t) {
           case 'ready':
             started = true;
@@ -111,25 +144,29 @@ export class ThreadHost implements UpstreamHost {
           case 'stderr':
             this.#events.stderr?.(msg.line);
             return;
+          case 'spawned':
+            this.#groups.add(msg.pid);
+            trackGroup(msg.pid);
+            this.#events.spawn?.(msg.pid);
+            return;
           case 'closed': {
+            // The upstream went away: calls fail now; the worker is already ending the process tree.
             this.#final = { stats: msg.stats, stderr: msg.stderr };
             const reason = fromWire(msg.error) as SwitchboardError;
             this.#correlator.close(reason);
             this.#events.close?.(reason);
-            void this.#shutdownWorker();
+            void this.close(reason);
             return;
           }
         }
-      });
+      };
+      port1.on('message', onMessage);
       worker.on('error', (err) => {
         signal?.removeEventListener('abort', onAbort);
         const reason = new SwitchboardError(
           'E_UPSTREAM_CLOSED',
           `the worker thread of '${this.server}' failed: ${err.message}`,
-          {
-            cause: err,
-            data: { server: this.server },
-          },
+          { cause: err, data: { server: this.server } },
         );
         this.#correlator.close(reason);
         if (!started) reject(reason);
@@ -137,6 +174,9 @@ export class ThreadHost implements UpstreamHost {
       });
       worker.on('exit', (code) => {
         signal?.removeEventListener('abort', onAbort);
+        // What the worker posted before it exited is read first: its own account beats "it exited".
+        for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) onMessage(m.message);
+        this.#endGroups();
         if (!started) {
           this.#correlator.close(closedError(this.server));
           reject(
@@ -153,9 +193,7 @@ export class ThreadHost implements UpstreamHost {
           const reason = new SwitchboardError(
             'E_UPSTREAM_CLOSED',
             `the worker thread of '${this.server}' exited (code ${code})`,
-            {
-              data: { server: this.server, exitCode: code },
-            },
+            { data: { server: this.server, exitCode: code } },
           );
           this.#correlator.close(reason);
           this.#events.close?.(reason);
@@ -190,28 +228,42 @@ export class ThreadHost implements UpstreamHost {
     return (await this.#correlator.request(WORKER_STDERR, undefined, { timeoutMs: 5000 })) as string[];
   }
 
-  close(reason?: SwitchboardError): Promise<void> {
+  close(reason?: SwitchboardError, opts: CloseOptions = {}): Promise<void> {
+    if (opts.now && !this.#now && this.#closing) {
+      this.#now = true;
+      this.#tell({ t: 'close', now: true }); // cuts the graceful close in progress short
+    }
     this.#closing ??= (async () => {
+      this.#now ||= opts.now === true;
       this.#correlator.close(reason ?? closedError(this.server));
       const worker = this.#worker;
       if (!worker) return;
-      try {
-        this.#port?.postMessage({ t: 'close' } satisfies ToWorker);
-      } catch {
-        // The port is already closed: the worker is on its way out.
-      }
-      // The worker ends its upstream (stdio trees included), then runs out of work and exits.
+      this.#tell({ t: 'close', now: this.#now });
+      // The worker ends its upstream (stdio trees included: stdin, SIGTERM, SIGKILL, each after
+      // closeGraceMs), then runs out of work and exits. Only a worker stuck past all that is terminated.
       const timer = setTimeout(() => void worker.terminate(), this.#config.closeGraceMs * 3 + 1000);
-      timer.unref();
       await this.#exited;
       clearTimeout(timer);
+      this.#endGroups();
     })();
     return this.#closing;
   }
 
-  #shutdownWorker(): Promise<void> {
-    this.#port?.close();
-    return this.#worker ? this.#worker.terminate().then(() => {}) : Promise.resolve();
+  /** After the worker is gone: whatever its servers left running is ended from here. */
+  #endGroups(): void {
+    for (const pid of this.#groups) {
+      if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
+      untrackGroup(pid);
+    }
+    this.#groups.clear();
+  }
+
+  #tell(message: ToWorker): void {
+    try {
+      this.#port?.postMessage(message);
+    } catch {
+      // The port is already closed: the worker is on its way out.
+    }
   }
 
   #post(message: ToWorker): void {

@@ -1,8 +1,11 @@
 /**
  * The worker side of a thread host: one upstream connection, driven over this worker's MessagePort.
  * Deadlines live on the main side; here a call ends when the upstream answers or the main side cancels.
+ * However the connection ends (closed by the main side, or lost), the worker ends the server's process
+ * tree before it closes its port and exits: the crash path and the close path are one path.
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
+import { RelayedCancel } from '../core/correlator.js';
 import { fromWire, SwitchboardError, toWire } from '../core/errors.js';
 import { UpstreamConnection } from './connection.js';
 import {
@@ -17,9 +20,16 @@ const { config, port } = workerData as WorkerInit & { port: MessagePort };
 const post = (message: FromWorker) => port.postMessage(message);
 const inflight = new Map<number, AbortController>();
 let conn: UpstreamConnection | undefined;
-let closing = false;
+let ending: Promise<void> | undefined;
 /** A close that arrives during the handshake ends the handshake too, not only what follows it. */
 const starting = new AbortController();
+
+/** Ends the connection and its process tree, then the port: the worker then runs out of work and exits. */
+function end(now: boolean): Promise<void> {
+  if (now) void conn?.close(undefined, { now: true });
+  ending ??= (conn?.close() ?? Promise.resolve()).finally(() => port.close());
+  return ending;
+}
 
 async function main(): Promise<void> {
   try {
@@ -29,16 +39,22 @@ async function main(): Promise<void> {
         notification: (message) => post({ t: 'note', message }),
         warning: (err) => post({ t: 'warn', error: toWire(err) }),
         stderr: (line) => post({ t: 'stderr', line }),
+        spawn: (pid) => post({ t: 'spawned', pid }),
         close: (reason) => {
-          if (closing) return;
+          if (ending) return;
+          // The calls fail now; the process tree is ended before the worker goes.
           post({ t: 'closed', error: toWire(reason), stats: conn!.stats, stderr: conn!.stderrTail });
-          port.close();
+          void end(false);
         },
       },
     });
   } catch (err) {
     post({ t: 'failed', error: toWire(err) });
     port.close();
+    return;
+  }
+  if (ending) {
+    await conn.close(); // closed while the handshake finished: the port is already gone
     return;
   }
   post({ t: 'ready', description: conn.description });
@@ -52,7 +68,7 @@ port.on('message', (msg: ToWorker) => {
       const ac = inflight.get(msg.id);
       if (ac) {
         inflight.delete(msg.id); // the main side has settled this call: no answer goes back for it
-        ac.abort(fromWire(msg.reason));
+        ac.abort(new RelayedCancel(fromWire(msg.reason) as SwitchboardError));
       }
       return;
     }
@@ -60,9 +76,8 @@ port.on('message', (msg: ToWorker) => {
       conn?.notify(msg.method, msg.params).catch(() => {});
       return;
     case 'close':
-      closing = true;
       starting.abort(new SwitchboardError('E_CLOSED', `'${config.name}' was closed during start-up`));
-      void (conn?.close() ?? Promise.resolve()).finally(() => port.close());
+      void end(msg.now);
       return;
   }
 });

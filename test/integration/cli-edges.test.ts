@@ -215,11 +215,7 @@ test('call --args @file and - fail clearly: missing, unreadable, not JSON, not a
   assert.ok(missing.stderr.includes(join(dir, 'missing.json')), missing.stderr);
 });
 
-test('Ctrl-C on a running call cancels it upstream and exits 130 promptly, leaving no process', {
-  todo:
-    'passes once destroy() sends SIGTERM at once instead of first waiting closeGraceMs for an exit on EOF ' +
-    '(src/switchboard, src/transport: the other half of this fix)',
-}, async () => {
+test('Ctrl-C on a running call cancels it upstream and exits 130 promptly, leaving no process', async () => {
   const tag = `cli-int-${process.pid}-${Date.now()}`;
   const dir = tempDir();
   // closeGraceMs 5000: a graceful close would wait 5 s for this server, which ignores EOF on stdin.

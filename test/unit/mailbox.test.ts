@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { isSwitchboardError } from '../../src/core/errors.js';
 import { Mailbox } from '../../src/core/mailbox.js';
 
@@ -147,4 +149,37 @@ test('rejectWaiting fails the line but keeps the mailbox open; setLimits applies
   assert.equal(mb.running, 1);
   mb.leave();
   assert.equal(mb.running, 0);
+});
+
+test('waiters that time out or are aborted leave memory at once, while every slot stays busy', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const mb = new Mailbox('m', { maxInFlight: 1, maxQueue: 10_000 });
+  assert.equal(mb.tryEnter(), true); // the one slot stays taken throughout
+  const refs: WeakRef<object>[] = [];
+  const settled: Promise<unknown>[] = [];
+  // Made in functions of their own, so that no local of this test holds the last one.
+  const aborted = () => {
+    const controller = new AbortController();
+    refs.push(new WeakRef(controller.signal));
+    settled.push(mb.enter({ signal: controller.signal }).catch(() => {}));
+    controller.abort();
+  };
+  const timedOut = () => {
+    const opts = { deadline: performance.now() + 1, timeoutMs: 1 };
+    refs.push(new WeakRef(opts));
+    settled.push(mb.enter(opts).catch(() => {}));
+  };
+  for (let i = 0; i < 2000; i++) aborted();
+  for (let i = 0; i < 2000; i++) timedOut();
+  await Promise.all(settled);
+  settled.length = 0;
+  assert.equal(mb.waiting, 0);
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  const kept = refs.filter((r) => r.deref() !== undefined).length;
+  assert.equal(kept, 0, `${kept} of ${refs.length} ended waiters are still held by the mailbox`);
+  mb.leave();
 });

@@ -23,17 +23,24 @@ test('long names are capped at 64 with a stable hash of the whole name', () => {
   assert.deepEqual(reg.resolve(reg.add('server', long)!), { server: 'server', name: long });
 });
 
-test('a collision is reported and the first holder keeps the name', () => {
+test('a collision is reported: the first holder keeps the name, the second gets one of its own', () => {
   const reg = new NameRegistry();
   assert.equal(reg.add('a', 'tool'), 'a__tool');
   assert.equal(reg.add('a', 'tool'), 'a__tool'); // the same pair again is not a collision
   // The config forbids the separator in server names; the registry still guards against it.
   assert.equal(reg.add('a', 'b__c'), 'a__b__c');
-  assert.equal(reg.add('a__b', 'c'), undefined);
+  const renamed = `a__b__c_${stableHash('a__b\u0000c')}`;
+  assert.equal(reg.add('a__b', 'c'), renamed);
+  assert.equal(reg.add('a__b', 'c'), renamed, 'stable');
   assert.deepEqual(reg.collisions, [
-    { qualifiedName: 'a__b__c', kept: { server: 'a', name: 'b__c' }, dropped: { server: 'a__b', name: 'c' } },
+    {
+      qualifiedName: 'a__b__c',
+      kept: { server: 'a', name: 'b__c' },
+      renamed: { server: 'a__b', name: 'c', qualifiedName: renamed },
+    },
   ]);
   assert.deepEqual(reg.resolve('a__b__c'), { server: 'a', name: 'b__c' });
+  assert.deepEqual(reg.resolve(renamed), { server: 'a__b', name: 'c' });
   reg.removeServer('a');
   assert.equal(reg.resolve('a__b__c'), undefined);
   assert.deepEqual(reg.collisions, []);

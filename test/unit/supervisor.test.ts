@@ -49,7 +49,7 @@ class FakeHost implements UpstreamHost {
   start(): Promise<ServerDescription> {
     return this.#start;
   }
-  request(): Promise<unknown> {
+  request(_method?: string): Promise<unknown> {
     return Promise.resolve({});
   }
   notify(): Promise<void> {
@@ -67,29 +67,40 @@ class FakeHost implements UpstreamHost {
   }
 }
 
-function setup(restart: object = { initialDelayMs: 10, jitter: 0 }) {
+function setup<H extends FakeHost = FakeHost>(
+  restart: object = { initialDelayMs: 10, jitter: 0 },
+  opts: {
+    Host?: new (server: string, events: HostEvents) => H;
+    health?: object | false;
+    onState?: (state: ServerState, sup: Supervisor) => void;
+  } = {},
+) {
   const config: ServerConfig = parseConfig({
-    mcpServers: { s: { command: 'x', health: false, restart } },
+    mcpServers: { s: { command: 'x', health: opts.health ?? false, restart } },
   }).servers[0]!;
-  const hosts: FakeHost[] = [];
+  const Host = opts.Host ?? (FakeHost as unknown as new (server: string, events: HostEvents) => H);
+  const hosts: H[] = [];
   const states: ServerState[] = [];
   const notes: string[] = [];
-  const sup = new Supervisor(
+  const sup: Supervisor = new Supervisor(
     config,
     (cfg, events) => {
-      const h = new FakeHost(cfg.name, events);
+      const h = new Host(cfg.name, events);
       hosts.push(h);
       return h;
     },
     {
-      state: (s) => states.push(s),
+      state: (s) => {
+        states.push(s);
+        opts.onState?.(s, sup);
+      },
       ready: () => {},
       notification: (m) => notes.push(m.method),
       warning: () => {},
       stderr: () => {},
     },
   );
-  return { sup, hosts, states, notes };
+  return { sup, hosts, states, notes, config };
 }
 
 const closed = (msg: string) => new SwitchboardError('E_UPSTREAM_CLOSED', msg);
@@ -180,4 +191,86 @@ test('a failed start schedules the next one and tells waiting calls now, with th
   assert.deepEqual(states, ['starting', 'backoff', 'ready']);
   assert.equal(sup.failures, 1, 'a start alone does not clear the count; a stable run does');
   await sup.stop(closed('done'));
+});
+
+/** A host whose close() fires its own close event synchronously, as the SDK's HTTP and SSE transports do. */
+class ReentrantHost extends FakeHost {
+  override close(reason?: SwitchboardError): Promise<void> {
+    this.events.close?.(reason ?? closed('closed by the switchboard'));
+    return super.close(reason);
+  }
+}
+
+test('a lost connection whose close() re-enters the supervisor is handled once', async () => {
+  const { sup, hosts, states } = setup(undefined, { Host: ReentrantHost });
+  const started = sup.start();
+  hosts[0]!.up();
+  await started;
+  hosts[0]!.events.close?.(closed('went away'));
+  assert.equal(sup.restarts, 1);
+  assert.equal(sup.failures, 1);
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(hosts.length, 2, 'one restart, not two');
+  hosts[1]!.up();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(states, ['starting', 'ready', 'restarting', 'ready']);
+  await sup.stop(closed('done'));
+  assert.notEqual(hosts[1]!.closedWith, null, 'the live connection was closed by stop()');
+});
+
+test('a state listener that stops the supervisor mid-transition leaves no timer and no new connection', async () => {
+  let stopping: Promise<void> | undefined;
+  const { sup, hosts, states } = setup(undefined, {
+    onState: (s, sup) => {
+      if (s === 'restarting') stopping = sup.stop(closed('stopped from a listener'));
+    },
+  });
+  const started = sup.start();
+  hosts[0]!.up();
+  await started;
+  hosts[0]!.events.close?.(closed('gone'));
+  await stopping;
+  assert.equal(sup.state, 'closed');
+  assert.equal(sup.nextAttemptAt, undefined, 'no restart is due');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(hosts.length, 1, 'no new connection after the stop');
+  assert.deepEqual(states, ['starting', 'ready', 'restarting', 'closed']);
+});
+
+/** A host whose pings the test answers by hand, to see how many are in flight at once. */
+class PingHost extends FakeHost {
+  inFlight = 0;
+  maxInFlight = 0;
+  pings = 0;
+  override request(method: string): Promise<unknown> {
+    if (method !== 'ping') return Promise.resolve({});
+    this.pings++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.inFlight--;
+        resolve({});
+      }, 30),
+    );
+  }
+}
+
+test('an in-place update during a ping keeps one ping loop', async () => {
+  const { sup, hosts, config } = setup(undefined, {
+    Host: PingHost,
+    health: { intervalMs: 10, timeoutMs: 1000, failures: 2 },
+  });
+  const started = sup.start();
+  hosts[0]!.up();
+  await started;
+  for (let i = 0; i < 8; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    sup.update({ ...config, timeoutMs: 1000 + i });
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  await sup.stop(closed('done'));
+  assert.equal(hosts[0]!.maxInFlight, 1, 'never two pings at once');
+  // One loop: a ping every 10 + 30 ms at most, over about 300 ms.
+  assert.ok(hosts[0]!.pings <= 10, `${hosts[0]!.pings} pings`);
 });

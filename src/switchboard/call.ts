@@ -1,0 +1,57 @@
+import type { CallOptions, CallSite, ProgressListener } from '../core/correlator.js';
+import { SwitchboardError } from '../core/errors.js';
+import { checkTimeout, jsonProblem } from '../core/validate.js';
+
+/**
+ * One call as the switchboard carries it, from the public method to the wire: what the caller asked
+ * for, where it started, and its one deadline. Every step (queue wait, send, retry, each page of a
+ * listing) reads the time it has left from `deadline`; none makes a deadline of its own.
+ */
+export interface Call {
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ProgressListener | undefined;
+  readonly retry: boolean | undefined;
+  readonly site: CallSite;
+  /** When the call times out (`performance.now()` ms); Infinity for never. */
+  readonly deadline: number;
+  /** The timeout the caller gave (or the server's default), in ms, 0 for none: what errors report. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * The call for `opts`, with `defaultTimeoutMs` (the server's `timeoutMs`) where the caller gave none.
+ * `startedAt` lets the calls of one listing across several servers share their origin.
+ */
+export function newCall(
+  opts: CallOptions,
+  site: CallSite,
+  defaultTimeoutMs: number,
+  startedAt = performance.now(),
+): Call {
+  const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
+  return {
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    retry: opts.retry,
+    site,
+    deadline: timeoutMs > 0 ? startedAt + timeoutMs : Infinity,
+    timeoutMs,
+  };
+}
+
+/** E_INVALID_ARGUMENT for options no call can run with; checked where the call starts. */
+export function checkOptions(opts: CallOptions, what: string): SwitchboardError | undefined {
+  if (opts === null || typeof opts !== 'object') {
+    return new SwitchboardError('E_INVALID_ARGUMENT', `${what}: options must be an object, not ${opts}`);
+  }
+  return checkTimeout(opts.timeoutMs, what);
+}
+
+/** E_INVALID_ARGUMENT, naming the path, for params JSON cannot carry. */
+export function checkParams(params: unknown, path: string, what: string): SwitchboardError | undefined {
+  const problem = jsonProblem(params, path);
+  if (problem === undefined) return;
+  return new SwitchboardError('E_INVALID_ARGUMENT', `${what}: ${problem}`, {
+    data: { path: problem.split(':')[0] },
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * The call path's edges, once per isolation mode: one deadline per call (through queueing, retry and
+ * pagination), arguments JSON cannot carry, abort reasons, catalog refreshes that fail, and qualified
+ * names that collide.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Switchboard, SwitchboardError } from '../../src/index.js';
+import { fixture, type Isolation, structured } from '../helpers.js';
+
+function code(err: unknown): string {
+  return err instanceof SwitchboardError ? err.code : `not a SwitchboardError: ${String(err)}`;
+}
+
+const quiet = { health: false, restart: { initialDelayMs: 30, jitter: 0 } };
+
+for (const isolation of ['inline', 'thread'] as Isolation[]) {
+  describe(`calls (${isolation})`, () => {
+    test('a listing has one deadline for all its pages', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          e: fixture('e', { isolation, ...quiet, env: { ECHO_LIST_DELAY_MS: '300' } }),
+        },
+      });
+      // Two pages of 300 ms each: within a 1000 ms deadline, not within 450 ms (each page alone would be).
+      assert.equal((await sb.listTools({ refresh: true, timeoutMs: 1000 })).length, 12);
+      const err = await sb.listTools({ refresh: true, timeoutMs: 450 }).catch((e) => e);
+      assert.equal(code(err), 'E_TIMEOUT', String(err));
+      assert.match((err as Error).message, /timed out after 450 ms/);
+    });
+
+    test('a cursor seen before is E_PROTOCOL at once', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, env: { ECHO_LIST: 'loop' } }) },
+      });
+      const started = Date.now();
+      const err = await sb.listTools({ refresh: true }).catch((e) => e);
+      assert.equal(code(err), 'E_PROTOCOL', String(err));
+      assert.match((err as Error).message, /tools\/list on 'e' returned the cursor "page2" a second time/);
+      assert.ok(Date.now() - started < 2000);
+    });
+
+    test('start-up (handshake and catalog) settles within startTimeoutMs, however many pages the server has', async () => {
+      const started = Date.now();
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          e: fixture('e', {
+            isolation,
+            ...quiet,
+            startTimeoutMs: 1000,
+            env: { ECHO_LIST: 'endless', ECHO_LIST_DELAY_MS: '50' },
+          }),
+        },
+      });
+      const ms = Date.now() - started;
+      assert.ok(ms < 3000, `start took ${ms} ms`);
+      assert.equal(sb.servers()[0]?.state, 'ready', 'the server is up; only its catalog is missing');
+    });
+
+    test('a call to an unlisted tool whose catalog refresh times out or is aborted says so, not E_UNKNOWN_TOOL', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, env: { ECHO_LIST_DELAY_MS: '500' } }) },
+      });
+      const timedOut = await sb.callTool('e', 'nope', {}, { timeoutMs: 200 }).catch((e) => e);
+      assert.equal(code(timedOut), 'E_TIMEOUT', String(timedOut));
+      const aborted = await sb
+        .callTool('e', 'nope', {}, { signal: AbortSignal.timeout(100), timeoutMs: 10_000 })
+        .catch((e) => e);
+      assert.equal(code(aborted), 'E_ABORTED', String(aborted));
+      const unknown = await sb.callTool('e', 'nope', {}, { timeoutMs: 10_000 }).catch((e) => e);
+      assert.equal(code(unknown), 'E_UNKNOWN_TOOL');
+    });
+
+    test('after a queue wait, E_TIMEOUT reports the deadline the caller gave', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, maxInFlight: 1 }) },
+      });
+      const first = sb.callTool('e', 'sleep', { ms: 200 });
+      const err = await sb.callTool('e', 'sleep', { ms: 5000 }, { timeoutMs: 500 }).catch((e) => e);
+      await first;
+      assert.equal(code(err), 'E_TIMEOUT');
+      assert.equal((err as SwitchboardError).data.stage, 'sent');
+      assert.match((err as Error).message, /timed out after 500 ms;/);
+      assert.equal((err as SwitchboardError).data.timeoutMs, 500);
+    });
+
+    test('a negative or non-finite timeoutMs is E_INVALID_ARGUMENT', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+        const err = await sb.callTool('e', 'echo', { nonce: 'x' }, { timeoutMs }).catch((e) => e);
+        assert.equal(code(err), 'E_INVALID_ARGUMENT', `timeoutMs ${timeoutMs}: ${String(err)}`);
+        assert.match((err as Error).message, /timeoutMs must be a whole number of milliseconds/);
+      }
+      const list = await sb.listTools({ timeoutMs: -5 }).catch((e) => e);
+      assert.equal(code(list), 'E_INVALID_ARGUMENT');
+    });
+
+    test('arguments JSON cannot carry are E_INVALID_ARGUMENT naming the path, and nothing is sent', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ n: 10n }, /arguments\.n: a bigint/],
+        [{ deep: { list: [1, () => 2] } }, /arguments\.deep\.list\[1\]: a function/],
+        [{ s: Symbol('x') }, /arguments\.s: a symbol/],
+        [{ x: Number.NaN }, /arguments\.x: NaN/],
+      ];
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic.self = cyclic;
+      cases.push([cyclic, /arguments\.self: a circular reference/]);
+      for (const [args, message] of cases) {
+        const err = await sb.callTool('e', 'meta', args).catch((e) => e);
+        assert.equal(code(err), 'E_INVALID_ARGUMENT', String(err));
+        assert.match((err as Error).message, message);
+      }
+      const viaRequest = await sb
+        .request('e', 'tools/call', { name: 'meta', arguments: { when: 1n } })
+        .catch((e) => e);
+      assert.equal(code(viaRequest), 'E_INVALID_ARGUMENT');
+      assert.match((viaRequest as Error).message, /params\.arguments\.when: a bigint/);
+      // What JSON does carry goes through unchanged: a Date as its ISO string, undefined fields left out.
+      const at = new Date('2026-01-02T03:04:05.000Z');
+      const ok = (await sb.callTool('e', 'meta', { at, gone: undefined, n: 1 })) as {
+        received: { arguments: Record<string, unknown> };
+      };
+      assert.deepEqual(ok.received.arguments, { at: '2026-01-02T03:04:05.000Z', n: 1 });
+    });
+
+    test('aborting with a reason that is itself a SwitchboardError gives each call its own E_ABORTED', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      const controller = new AbortController();
+      const calls = [1, 2].map((i) =>
+        sb
+          .callTool('e', 'sleep', { ms: 5000, nonce: `s${i}` }, { signal: controller.signal })
+          .catch((e) => e),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      const reason = new SwitchboardError('E_CLOSED', 'the session went away');
+      controller.abort(reason);
+      const [a, b] = (await Promise.all(calls)) as SwitchboardError[];
+      for (const err of [a, b]) {
+        assert.equal(code(err), 'E_ABORTED');
+        assert.equal(err!.cause, reason);
+        assert.match(err!.message, /aborted by the caller \(the session went away\)/);
+      }
+      assert.notEqual(a, b, 'each call has its own error');
+      assert.notEqual(a, reason);
+    });
+
+    test('two tools that want one qualified name are both callable by (server, tool); each gets a name of its own', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          a: fixture('a', { isolation, ...quiet, env: { ECHO_TOOLS: '_b' } }),
+          a_: fixture('a_', { isolation, ...quiet, env: { ECHO_TOOLS: 'b' } }),
+        },
+      });
+      const one = structured<{ server: string; tool: string }>(await sb.callTool('a', '_b', { nonce: '1' }));
+      const two = structured<{ server: string; tool: string }>(await sb.callTool('a_', 'b', { nonce: '2' }));
+      assert.deepEqual([one.server, one.tool], ['a', '_b']);
+      assert.deepEqual([two.server, two.tool], ['a_', 'b']);
+      const tools = (await sb.listTools()).filter((t) => t.name === '_b' || t.name === 'b');
+      assert.equal(tools.length, 2);
+      const names = tools.map((t) => t.qualifiedName);
+      assert.notEqual(names[0], names[1], 'every listed tool has a name of its own');
+      for (const t of tools)
+        assert.deepEqual(sb.resolveTool(t.qualifiedName), { server: t.server, name: t.name });
+      assert.equal(sb.collisions.length, 1);
+      assert.equal(sb.collisions[0]?.qualifiedName, 'a___b');
+    });
+  });
+}

@@ -1,0 +1,262 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text is written with ${VAR} in plain strings on purpose.
+/**
+ * Lifecycle faults, each reproduced with real processes: what keeps the process alive, a lost connection
+ * handled once, a leader that exits while a child holds its stdout, helper processes of thread-hosted
+ * servers, a removed server that dies while draining, and starts that are aborted.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Switchboard, SwitchboardError } from '../../src/index.js';
+import { startHttpFixture } from '../fixtures/http-server.js';
+import {
+  alive,
+  chaos,
+  fixture,
+  type Isolation,
+  processesWith,
+  runScript,
+  stateLog,
+  structured,
+  waitFor,
+} from '../helpers.js';
+
+function code(err: unknown): string {
+  return err instanceof SwitchboardError ? err.code : `not a SwitchboardError: ${String(err)}`;
+}
+
+const quick = { restart: { initialDelayMs: 30, jitter: 0 }, health: false };
+
+test('a call with no deadline, made while its server restarts, keeps the process alive until it is answered', async () => {
+  // The restart is 400 ms away and nothing else holds the event loop: the process must wait for it.
+  const run = await runScript(`
+    const { Switchboard } = await import(SB);
+    const sb = await Switchboard.start({ mcpServers: { e: {
+      command: process.execPath, args: [FIXTURE, 'e'], health: false,
+      restart: { initialDelayMs: 400, jitter: 0 } } } });
+    await sb.callTool('e', 'exit', {}).catch(() => {});
+    while (sb.servers()[0].state !== 'restarting') await new Promise((r) => setImmediate(r));
+    const r = await sb.callTool('e', 'echo', { nonce: 'kept' }, { timeoutMs: 0 });
+    console.log('answer', r.structuredContent.nonce, sb.servers()[0].generation);
+    await sb.close();
+  `);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^answer kept 2$/m, `the process ended before the answer: ${run.stdout}`);
+});
+
+test('a server in backoff keeps the process alive: the next start is pending work', async () => {
+  const run = await runScript(`
+    const { Switchboard } = await import(SB);
+    const sb = await Switchboard.start({ mcpServers: { b: {
+      command: process.execPath, args: ['-e', 'process.exit(4)'], health: false,
+      restart: { initialDelayMs: 200, jitter: 0, crashLoopAfter: 3, crashLoopRetryMs: 600000 } } } });
+    sb.on('state', ({ state }) => {
+      console.log('state', state);
+      if (state === 'crashloop') void sb.close();
+    });
+  `);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(
+    run.stdout.trim().split('\n'),
+    ['state backoff', 'state crashloop', 'state closed'],
+    'every retry ran before the process ended',
+  );
+});
+
+for (const isolation of ['inline', 'thread'] as Isolation[]) {
+  describe(`lifecycle (${isolation})`, () => {
+    test('a leader that exits while its child holds stdout ends the connection at once: calls fail with its exit code, the group is ended, it restarts', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quick }) } });
+      const log = stateLog(sb);
+      const child = structured<{ pid: number }>(await sb.callTool('e', 'spawn_child', { holdStdout: true }));
+      assert.ok(alive(child.pid));
+      const running = sb.callTool('e', 'sleep', { ms: 20_000 }, { timeoutMs: 30_000 }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      const started = Date.now();
+      await sb.callTool('e', 'exit', {}).catch(() => {});
+      const err = await running;
+      assert.equal(code(err), 'E_UPSTREAM_CLOSED', String(err));
+      assert.match((err as Error).message, /server 'e' exited with code 3/);
+      assert.ok(Date.now() - started < 5000, 'failed at once, not at its deadline');
+      assert.ok(await waitFor(() => !alive(child.pid), 10_000), 'the child holding stdout was ended');
+      assert.ok(await waitFor(() => sb.servers()[0]?.state === 'ready' && sb.servers()[0]?.generation === 2));
+      assert.deepEqual(log, ['e:restarting', 'e:ready']);
+      const after = structured<{ nonce: string }>(await sb.callTool('e', 'echo', { nonce: 'again' }));
+      assert.equal(after.nonce, 'again');
+    });
+
+    test('a crashed server leaves no helper process behind, through restart and close()', async () => {
+      const tag = `lc-helpers-${isolation}-${process.pid}-${Date.now()}`;
+      const sb = await Switchboard.start({
+        mcpServers: {
+          c: chaos('c', { isolation, ...quick, closeGraceMs: 300 }, { CHAOS_GRANDCHILD: 'stubborn' }, tag),
+        },
+      });
+      try {
+        assert.ok(await waitFor(() => processesWith(tag).length === 2), 'server and grandchild are up');
+        await sb.callTool('c', 'work', { nonce: 'x', fault: 'crash' }).catch(() => {});
+        assert.ok(
+          await waitFor(() => sb.servers()[0]?.generation === 2 && sb.servers()[0]?.state === 'ready'),
+        );
+        // The first generation's grandchild is gone; the new server and its grandchild remain.
+        assert.ok(
+          await waitFor(() => processesWith(tag).length === 2, 10_000),
+          `left: ${processesWith(tag).length} processes`,
+        );
+      } finally {
+        await sb.close();
+      }
+      assert.deepEqual(processesWith(tag), [], 'no process outlives close()');
+    });
+
+    test('a host process that exits without close() takes its servers and their helpers with it', async () => {
+      const tag = `lc-exit-${isolation}-${process.pid}-${Date.now()}`;
+      const run = await runScript(`
+        const { Switchboard } = await import(SB);
+        const sb = await Switchboard.start({ mcpServers: { c: {
+          command: process.execPath, args: [CHAOS, 'c', ${JSON.stringify(tag)}],
+          env: { CHAOS_GRANDCHILD: '1' }, isolation: ${JSON.stringify(isolation)}, health: false } } });
+        await sb.callTool('c', 'work', { nonce: 'up' });
+        await new Promise((r) => setTimeout(r, 200));
+        process.exit(0);
+      `);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(
+        await waitFor(() => processesWith(tag).length === 0, 3000),
+        `left behind: ${processesWith(tag).length} processes`,
+      );
+    });
+
+    test('a switchboard in `node --input-type=module -e` starts its servers', async () => {
+      const run = await runScript(
+        `
+        const { Switchboard } = await import(SB);
+        const sb = await Switchboard.start({ mcpServers: { e: {
+          command: process.execPath, args: [FIXTURE, 'e'], isolation: ${JSON.stringify(isolation)} } } });
+        const r = await sb.callTool('e', 'echo', { nonce: 'from-eval' });
+        console.log(r.structuredContent.nonce);
+        await sb.close();
+      `,
+        { eval: true },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.trim(), 'from-eval');
+    });
+
+    test('a removed server that dies while draining tells its queued calls why', async () => {
+      const sb = await Switchboard.start({
+        mcpServers: {
+          keep: chaos('keep', { isolation, ...quick }),
+          gone: chaos('gone', { isolation, ...quick, maxInFlight: 1 }),
+        },
+      });
+      try {
+        const running = sb
+          .callTool('gone', 'work', { nonce: 'r', fault: 'crash', delayMs: 300 })
+          .catch((e) => e);
+        const queued = sb.callTool('gone', 'work', { nonce: 'q' }).catch((e) => e);
+        await new Promise((r) => setTimeout(r, 50));
+        const log = stateLog(sb);
+        const report = await sb.reload(
+          { mcpServers: { keep: chaos('keep', { isolation, ...quick }) } },
+          { drainMs: 5000 },
+        );
+        assert.deepEqual(report.removed, ['gone']);
+        assert.equal(code(await running), 'E_UPSTREAM_CLOSED');
+        const err = await queued;
+        assert.ok(err instanceof SwitchboardError, String(err));
+        assert.doesNotMatch(err.message, /it is ready/);
+        assert.match(err.message, /server 'gone' was removed from the config/);
+        assert.ok(!log.includes('gone:restarting'), `not restarted: ${log.join()}`);
+      } finally {
+        await sb.close();
+      }
+    });
+
+    test('a start whose signal is already aborted does not start', async () => {
+      const tag = `lc-aborted-${isolation}-${process.pid}-${Date.now()}`;
+      const err = await Switchboard.start(
+        { mcpServers: { c: chaos('c', { isolation, ...quick }, {}, tag) } },
+        { signal: AbortSignal.abort(new Error('not wanted')) },
+      ).catch((e) => e);
+      assert.equal(code(err), 'E_ABORTED', String(err));
+      assert.deepEqual(processesWith(tag), [], 'no server was started');
+    });
+  });
+}
+
+test('an unset variable in one entry fails that server alone, naming the variable; a reload that sets it starts it', async () => {
+  const entry = {
+    command: process.execPath,
+    args: [`${process.cwd()}/unused`],
+    env: { TOKEN: '${SB_TEST_UNSET_TOKEN}' },
+    health: false,
+  };
+  const env = { ...process.env, SB_TEST_UNSET_TOKEN: undefined };
+  await using sb = await Switchboard.start(
+    { mcpServers: { ok: fixture('ok', quick), broken: { ...entry, args: fixture('b').args } } },
+    { env },
+  );
+  const [ok, broken] = sb.servers();
+  assert.equal(ok?.state, 'ready');
+  assert.equal(broken?.state, 'failed');
+  assert.equal(broken?.error?.code, 'E_CONFIG');
+  assert.match(
+    broken?.error?.message ?? '',
+    /mcpServers\.broken\.env\.TOKEN: environment variable SB_TEST_UNSET_TOKEN is not set/,
+  );
+  const err = await sb.callTool('broken', 'echo', {}).catch((e) => e);
+  assert.equal(code(err), 'E_UPSTREAM_UNAVAILABLE');
+  assert.match((err as Error).message, /SB_TEST_UNSET_TOKEN is not set/);
+  // The variable is set now: a reload starts the server.
+  const report = await sb.reload({
+    mcpServers: {
+      ok: fixture('ok', quick),
+      broken: { ...entry, args: fixture('b').args, env: { TOKEN: 'now-set' } },
+    },
+  });
+  assert.deepEqual(report.changed, ['broken']);
+  assert.equal(sb.servers()[1]?.state, 'ready');
+  assert.equal(
+    structured<{ nonce: string }>(await sb.callTool('broken', 'echo', { nonce: 'up' })).nonce,
+    'up',
+  );
+});
+
+describe('HTTP upstream outages', () => {
+  test('each outage of a Streamable HTTP server counts once: three outages are three restarts', async () => {
+    let fx = await startHttpFixture('blink');
+    const port = Number(new URL(fx.url).port);
+    const sb = await Switchboard.start({
+      mcpServers: {
+        blink: {
+          url: fx.url,
+          protocol: 'legacy',
+          health: { intervalMs: 40, timeoutMs: 300, failures: 1 },
+          restart: {
+            initialDelayMs: 40,
+            maxDelayMs: 80,
+            jitter: 0,
+            crashLoopAfter: 100,
+            stableAfterMs: 600_000,
+          },
+        },
+      },
+    });
+    const log = stateLog(sb);
+    try {
+      for (let outage = 1; outage <= 3; outage++) {
+        await fx.close();
+        assert.ok(await waitFor(() => log.at(-1) === 'blink:backoff', 10_000), log.join());
+        fx = await startHttpFixture('blink', port);
+        assert.ok(await waitFor(() => sb.servers()[0]?.state === 'ready', 10_000), log.join());
+        const [s] = sb.servers();
+        assert.equal(s?.restarts, outage, `restarts after outage ${outage}: ${log.join()}`);
+      }
+      assert.equal(sb.servers()[0]?.state, 'ready');
+      assert.equal(log.filter((l) => l === 'blink:restarting').length, 3, log.join());
+    } finally {
+      await sb.close();
+      await fx.close();
+    }
+  });
+});
