@@ -145,3 +145,36 @@ export function runScript(
     });
   });
 }
+
+export interface ServedFixture {
+  url: string;
+  port: number;
+  /** Ends the server's process (SIGKILL: an outage, not a shutdown). */
+  kill(): Promise<void>;
+}
+
+/** Starts an HTTP fixture server (`http`: Streamable HTTP; `sse`: legacy SSE) in a process of its own. */
+export function serveFixture(kind: 'http' | 'sse', name: string, port = 0): Promise<ServedFixture> {
+  const child = spawn(process.execPath, [`${ROOT}dist/test/fixtures/serve.js`, kind, name, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      const { url, port: listening } = JSON.parse(out.slice(0, nl)) as { url: string; port: number };
+      resolve({
+        url,
+        port: listening,
+        kill: async () => {
+          child.kill('SIGKILL');
+          await exited;
+        },
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`fixture ${kind} ${name} exited with ${code}: ${out}`)));
+  });
+}

@@ -1,4 +1,5 @@
 import {
+  type JSONRPCMessage,
   SSEClientTransport,
   StreamableHTTPClientTransport,
   type StreamableHTTPClientTransportOptions,
@@ -47,7 +48,17 @@ export function createHttpTransport(spec: HttpSpec, opts: HttpTransportOptions):
 }
 
 /**
- * The SDK's Streamable HTTP transport, whose close() first ends the session the server gave it.
+ * The SDK's Streamable HTTP transport, with two additions: close() first ends the session the server
+ * gave it, and a refused POST whose body is the server's JSON-RPC error for the request is delivered as
+ * that error response.
+ *
+ * The answer in a refused POST: a server may answer a request it will not serve with an HTTP error
+ * status and a JSON-RPC error response as the body (the SDK's own 2026-07-28 server answers a method it
+ * does not have, `ping` included, with -32601 that way). The SDK delivers such a body only for a 400,
+ * and throws an HTTP error for the others, which would turn "the server answered: no" into "the request
+ * could not be sent", and a health ping the server refuses into a missed ping.
+ *
+ * Ending the session: the SDK's close() alone leaves it open on the server.
  *
  * Spec 2025-11-25, basic/transports, session management: a client that no longer needs its session
  * SHOULD send an HTTP DELETE with its `Mcp-Session-Id`; the server MAY answer 405. The SDK leaves that
@@ -70,6 +81,19 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     this.#sessionEndMs = sessionEndMs;
   }
 
+  override async send(
+    message: JSONRPCMessage,
+    options?: Parameters<StreamableHTTPClientTransport['send']>[1],
+  ) {
+    try {
+      await super.send(message, options);
+    } catch (err) {
+      const answer = errorAnswer(err, message);
+      if (!answer) throw err;
+      this.onmessage?.(answer);
+    }
+  }
+
   override async close(): Promise<void> {
     if (this.sessionId !== undefined) this.#ending ??= this.#endSession();
     await this.#ending;
@@ -86,6 +110,23 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     ]);
     clearTimeout(timer);
   }
+}
+
+/** The JSON-RPC error response to `message` in the body of an HTTP error the SDK threw for it, if any. */
+function errorAnswer(err: unknown, message: JSONRPCMessage): JSONRPCMessage | undefined {
+  const id = (message as { id?: unknown }).id;
+  const text = (err as { data?: { text?: unknown } } | undefined)?.data?.text;
+  if (id === undefined || typeof text !== 'string' || text.length > 65_536) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const b = body as { jsonrpc?: unknown; id?: unknown; error?: { code?: unknown; message?: unknown } };
+  if (b?.jsonrpc !== '2.0' || b.id !== id || typeof b.error?.code !== 'number') return undefined;
+  if (typeof b.error.message !== 'string') return undefined;
+  return body as JSONRPCMessage;
 }
 
 /** Why an HTTP upstream did not start, for a person: what happened at which URL, and what to try. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Switchboard, type SwitchboardError } from '../../src/index.js';
+import { RpcError, Switchboard, type SwitchboardError } from '../../src/index.js';
 import { type HttpFixture, startHttpFixture } from '../fixtures/http-server.js';
 import { type Isolation, ROOT, structured, waitFor } from '../helpers.js';
 
@@ -41,6 +41,27 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal((err as SwitchboardError).code, 'E_TIMEOUT');
       // Closing the request's SSE stream is the cancellation on this revision: the server's handler saw it.
       assert.ok(await waitFor(() => fx.aborted.includes('cut')), `server saw no cancellation: ${fx.aborted}`);
+    });
+
+    test('2026-07-28: a JSON-RPC error in a non-2xx answer is the server answering; health pings count it as alive', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          web: {
+            url: fx.url,
+            isolation,
+            health: { intervalMs: 30, timeoutMs: 1000, failures: 1 },
+            restart: { initialDelayMs: 10, jitter: 0 },
+          },
+        },
+      });
+      assert.equal(sb.servers()[0]?.protocolVersion, '2026-07-28');
+      const err = await sb.request('web', 'no/such/method', {}).catch((e: unknown) => e);
+      assert.ok(err instanceof RpcError, `an RpcError, not ${String(err)}`);
+      assert.equal(err.code, -32601);
+      // Pings this server does not serve are answered with an error: an answer, so no restart.
+      await new Promise((r) => setTimeout(r, 400));
+      const [s] = sb.servers();
+      assert.deepEqual([s?.state, s?.restarts, s?.generation], ['ready', 0, 1]);
     });
 
     test('2025-era: the legacy handshake against the same server', async () => {

@@ -1,9 +1,14 @@
 /**
- * The fault-injection soak: 20,000 calls from 32 concurrent callers over 8 chaos servers (half inline,
- * half in worker threads). The servers crash mid-call, hang calls, freeze, write garbage, answer slowly,
- * answer twice and answer with wrong ids, at random with a fixed seed and on command. Every call must
- * end within its deadline with its own correct result or a typed error; none may be misrouted; no
- * process may outlive close(); and memory after the soak must come back near where it started.
+ * The fault-injection soak: 20,000 calls from 32 concurrent callers over 11 servers:
+ * - 8 chaos servers (half inline, half in worker threads, each with a helper process; the thread ones'
+ *   helpers ignore SIGTERM). They crash mid-call, hang calls, freeze, write garbage, answer slowly,
+ *   answer twice and answer with wrong ids, at random with a fixed seed and on command.
+ * - A Streamable HTTP server and a legacy SSE server, stopped and started again on their ports mid-load.
+ * - A stdio server (in a thread) that starts a child holding its stdout and then exits.
+ * - Config reloads during the load: one server updated in place, another restarted.
+ * Every call must end within its deadline with its own correct result or a typed error; none may be
+ * misrouted; every server's `restarts` must equal the outages it suffered; no process may outlive
+ * close(); and memory after the soak must come back near where it started.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,9 +18,20 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { RpcError, Switchboard, SwitchboardError } from '../../src/index.js';
-import { chaos, prng, processesWith, structured, waitFor } from '../helpers.js';
+import {
+  chaos,
+  FIXTURE,
+  prng,
+  processesWith,
+  type ServedFixture,
+  serveFixture,
+  structured,
+  waitFor,
+} from '../helpers.js';
 
 const SERVERS = 8;
+/** How long each HTTP outage lasts: longer than the pings that find it (refused at once) take. */
+const OUTAGE_MS = 1200;
 const CALLERS = 32;
 const CALLS = 20_000;
 const TIMEOUT_MS = 1000;
@@ -34,7 +50,7 @@ function heapMb(): number {
   return process.memoryUsage().heapUsed / 1024 / 1024;
 }
 
-test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — every call ends correctly, none crossed, no orphans`, async (t) => {
+test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP and SSE outages, a stdout holder, reloads — every call ends correctly, none crossed, restarts counted, no orphans`, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-soak-'));
   const tag = `soak-${process.pid}-${Date.now()}`;
   const names = Array.from({ length: SERVERS }, (_, i) => `chaos${i}`);
@@ -44,34 +60,64 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
     CHAOS_RATE: '0.001',
     CHAOS_GRANDCHILD: '1',
   };
-  const sb = await Switchboard.start({
-    mcpServers: Object.fromEntries(
-      names.map((name, i) => [
-        name,
-        chaos(
+  const policy = {
+    timeoutMs: TIMEOUT_MS,
+    maxInFlight: 8,
+    maxQueue: 512,
+    closeGraceMs: 500,
+    restart: {
+      initialDelayMs: 50,
+      maxDelayMs: 500,
+      jitter: 0.2,
+      crashLoopAfter: 6,
+      crashLoopRetryMs: 1000,
+      stableAfterMs: 2000,
+    },
+    // Generous for a loaded 2-core machine, so that only a real outage makes a restart.
+    health: { intervalMs: 200, timeoutMs: 1000, failures: 2 },
+  };
+  let web: ServedFixture = await serveFixture('http', 'web');
+  let legacy: ServedFixture = await serveFixture('sse', 'legacy');
+  const holderName = `holder-${tag}`;
+  /**
+   * The config, `edit` times edited: chaos0's deadline moves (in place), and every third edit restarts
+   * chaos1. chaos1 has no faults of its own: a reload's restart is not an outage, and its count stays 0.
+   */
+  const config = (edit: number) => ({
+    mcpServers: {
+      ...Object.fromEntries(
+        names.map((name, i) => [
           name,
-          {
-            isolation: i % 2 === 0 ? 'inline' : 'thread',
-            timeoutMs: TIMEOUT_MS,
-            maxInFlight: 8,
-            maxQueue: 512,
-            closeGraceMs: 500,
-            restart: {
-              initialDelayMs: 50,
-              maxDelayMs: 500,
-              jitter: 0.2,
-              crashLoopAfter: 6,
-              crashLoopRetryMs: 1000,
-              stableAfterMs: 2000,
+          chaos(
+            name,
+            {
+              isolation: i % 2 === 0 ? 'inline' : 'thread',
+              ...policy,
+              ...(i === 0 ? { timeoutMs: TIMEOUT_MS - (edit % 2) } : {}),
             },
-            health: { intervalMs: 100, timeoutMs: 150, failures: 2 },
-          },
-          env,
-          tag,
-        ),
-      ]),
-    ),
+            {
+              ...env,
+              CHAOS_GRANDCHILD: i % 2 === 0 ? '1' : 'stubborn',
+              ...(i === 1 ? { MODE: `edit-${Math.floor(edit / 3)}`, CHAOS_RATE: '0' } : {}),
+            },
+            tag,
+          ),
+        ]),
+      ),
+      web: { url: web.url, ...policy, health: { intervalMs: 200, timeoutMs: 400, failures: 1 } },
+      legacy: {
+        type: 'sse',
+        url: legacy.url,
+        ...policy,
+        health: { intervalMs: 200, timeoutMs: 400, failures: 1 },
+      },
+      holder: { command: process.execPath, args: [FIXTURE, holderName], isolation: 'thread', ...policy },
+    },
   });
+  const sb = await Switchboard.start(config(0));
+  const all = [...names, 'web', 'legacy', 'holder'];
+  /** The name each server answers with. */
+  const answersAs = (server: string) => (server === 'holder' ? holderName : server);
   const warnings = new Map<string, number>();
   sb.on('warning', ({ error }) => {
     const key = error instanceof SwitchboardError ? error.code : error.name;
@@ -79,12 +125,49 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
   });
   const states = new Map<string, number>();
   sb.on('state', ({ state }) => states.set(state, (states.get(state) ?? 0) + 1));
-  assert.equal(sb.servers().filter((s) => s.state === 'ready').length, SERVERS);
-  assert.equal(processesWith(tag).length, SERVERS * 2, 'each server and its grandchild');
+  assert.equal(sb.servers().filter((s) => s.state === 'ready').length, all.length);
+  assert.equal(processesWith(tag).length, SERVERS * 2 + 1, 'each chaos server and its helper; the holder');
 
   // Warm up, then take the baseline.
   await Promise.all(names.map((n) => sb.callTool(n, 'work', { nonce: 'warm' })));
   const heapBefore = heapMb();
+
+  // Outages and edits, one at a time, while the callers run.
+  const outages = { web: 0, legacy: 0, holder: 0 };
+  let reloads = 0;
+  let driving = true;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const driver = (async () => {
+    for (let round = 0; driving; round++) {
+      await sleep(600);
+      if (!driving) break;
+      switch (round % 4) {
+        case 0:
+          await web.kill();
+          outages.web++;
+          await sleep(OUTAGE_MS);
+          web = await serveFixture('http', 'web', web.port);
+          break;
+        case 1:
+          await legacy.kill();
+          outages.legacy++;
+          await sleep(OUTAGE_MS);
+          legacy = await serveFixture('sse', 'legacy', legacy.port);
+          break;
+        case 2: {
+          // A child that holds stdout, then the server exits: the exit alone must end the connection.
+          if (sb.servers().find((s) => s.name === 'holder')?.state !== 'ready') break;
+          await sb.callTool('holder', 'spawn_child', { holdStdout: true }).catch(() => {});
+          const err = await sb.callTool('holder', 'exit', {}).catch((e: unknown) => e);
+          if (err instanceof SwitchboardError && /exited with code 3/.test(err.message)) outages.holder++;
+          break;
+        }
+        case 3:
+          await sb.reload(config(++reloads), { drainMs: 2000 });
+          break;
+      }
+    }
+  })();
 
   const outcomes = new Map<string, number>();
   const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
@@ -97,18 +180,19 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
   const caller = async (id: number) => {
     const rand = prng(1000 + id);
     for (let i = next++; i < CALLS; i = next++) {
-      const server = names[Math.floor(rand() * SERVERS)]!;
-      const tool = rand() < 0.5 ? 'work' : 'lookup';
+      const server = all[Math.floor(rand() * all.length)]!;
+      const chaotic = names.includes(server);
+      const tool = chaotic ? (rand() < 0.5 ? 'work' : 'lookup') : 'echo';
       const nonce = `${id}-${i}-${Math.floor(rand() * 1e9).toString(36)}`;
       const args: Record<string, unknown> = { nonce, delayMs: Math.floor(rand() * 3) };
-      if (i % ON_COMMAND_EVERY === id % ON_COMMAND_EVERY) {
+      if (chaotic && server !== 'chaos1' && i % ON_COMMAND_EVERY === id % ON_COMMAND_EVERY) {
         args.fault = KINDS[Math.floor(i / ON_COMMAND_EVERY) % KINDS.length];
         commanded++;
       }
       const began = performance.now();
       try {
         const r = structured<{ nonce: string; server: string }>(await sb.callTool(server, tool, args));
-        if (r.nonce === nonce && r.server === server) count('ok');
+        if (r.nonce === nonce && r.server === answersAs(server)) count('ok');
         else misrouted.push(`${server}/${nonce} got ${r.server}/${r.nonce}`);
       } catch (err) {
         if (err instanceof SwitchboardError) count(err.code);
@@ -130,7 +214,13 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
   ]);
   clearTimeout(timer);
   const soakMs = performance.now() - soakStart;
+  driving = false;
+  await driver;
   assert.ok(finished, 'every call ended');
+  // Every server comes back (the last outage or restart may still be settling).
+  const settled = await waitFor(() => sb.servers().every((s) => s.state === 'ready'), 15_000);
+  // ...and reads its catalog again, which is a call like any other.
+  await Promise.race([sb.onIdle(), new Promise((r) => setTimeout(r, 5000))]);
 
   const report = await sb.status();
   const leftover = report.map((s) => ({
@@ -141,17 +231,28 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
   }));
   const heapAfter = heapMb();
 
+  const restarts = Object.fromEntries(sb.servers().map((s) => [s.name, s.restarts]));
+  const lastStates = sb.servers().map((s) => `${s.name}:${s.state}`);
+
   await sb.close({ timeoutMs: 2000 });
   const orphansGone = await waitFor(() => processesWith(tag).length === 0, 5000);
+  await Promise.all([web.kill(), legacy.kill()]);
 
   const injected = new Map<string, number>();
+  /** Per chaos server, the runs (start counts) that a crash or a freeze ended: its outages. */
+  const downed = new Map<string, Set<number>>(names.map((n) => [n, new Set<number>()]));
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
       if (!line) continue;
-      const { kind } = JSON.parse(line) as { kind: string };
+      const { kind, start } = JSON.parse(line) as { kind: string; start: number };
       injected.set(kind, (injected.get(kind) ?? 0) + 1);
+      if (kind === 'crash' || kind === 'freeze') downed.get(file.replace(/\.log$/, ''))?.add(start);
     }
   }
+  const expectedRestarts = {
+    ...Object.fromEntries(names.map((n) => [n, downed.get(n)!.size])),
+    ...outages,
+  };
   const total = [...outcomes.values()].reduce((a, b) => a + b, 0);
   const fmt = (m: Map<string, number>) =>
     [...m.entries()]
@@ -168,13 +269,23 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
     `misrouted ${misrouted.length}; over deadline by >${SLACK_MS} ms: ${overdue} (worst ${Math.round(worstOverMs)} ms past); orphans after close: ${processesWith(tag).length}`,
   );
   t.diagnostic(`heap: ${heapBefore.toFixed(1)} MB before, ${heapAfter.toFixed(1)} MB after`);
+  t.diagnostic(
+    `outages: web ${outages.web}, legacy ${outages.legacy}, holder ${outages.holder}; reloads ${reloads}; restarts ${JSON.stringify(restarts)}; expected ${JSON.stringify(expectedRestarts)}`,
+  );
 
   assert.equal(total, CALLS, 'every call has an outcome');
   assert.deepEqual(misrouted, [], 'no call got another call’s answer');
   assert.equal(overdue, 0, 'every call ended within its deadline');
   for (const key of outcomes.keys()) {
     assert.ok(
-      ['ok', 'E_TIMEOUT', 'E_UPSTREAM_CLOSED', 'E_UPSTREAM_UNAVAILABLE', 'E_QUEUE_FULL'].includes(key),
+      [
+        'ok',
+        'E_TIMEOUT',
+        'E_UPSTREAM_CLOSED',
+        'E_UPSTREAM_UNAVAILABLE',
+        'E_QUEUE_FULL',
+        'E_TRANSPORT',
+      ].includes(key),
       `unexpected outcome: ${key}`,
     );
   }
@@ -184,6 +295,12 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers — eve
     leftover.filter((s) => s.running || s.queued || s.pending),
     [],
     'nothing left running, queued or pending',
+  );
+  assert.ok(settled, `not every server came back: ${lastStates.join(', ')}`);
+  assert.deepEqual(restarts, expectedRestarts, 'each server restarted once per outage it suffered');
+  assert.ok(
+    outages.web > 0 && outages.legacy > 0 && outages.holder > 0 && reloads > 0,
+    'every kind of outage ran',
   );
   assert.ok(orphansGone, `processes left behind: ${processesWith(tag)}`);
   assert.ok(heapAfter - heapBefore < 16, `heap grew by ${(heapAfter - heapBefore).toFixed(1)} MB`);
