@@ -14,6 +14,7 @@ import {
   fixture,
   type Isolation,
   processesWith,
+  ROOT,
   runScript,
   stateLog,
   structured,
@@ -221,6 +222,34 @@ test('an unset variable in one entry fails that server alone, naming the variabl
     'up',
   );
 });
+
+for (const kind of ['sse', 'http'] as const) {
+  test(`after a restart of a ${kind === 'sse' ? 'legacy SSE' : 'Streamable HTTP'} upstream, close() leaves nothing that keeps the process alive`, async () => {
+    const run = await runScript(`
+      const { Switchboard } = await import(SB);
+      const { serveFixture } = await import(${JSON.stringify(`${ROOT}dist/test/helpers.js`)});
+      let fx = await serveFixture(${JSON.stringify(kind)}, 'blink');
+      const sb = await Switchboard.start({ mcpServers: { blink: {
+        type: ${JSON.stringify(kind)}, url: fx.url, protocol: ${JSON.stringify(kind === 'sse' ? 'legacy' : 'auto')},
+        health: { intervalMs: 40, timeoutMs: 500, failures: 1 },
+        restart: { initialDelayMs: 40, maxDelayMs: 80, jitter: 0 } } } });
+      const until = async (state) => {
+        for (let i = 0; i < 500 && sb.servers()[0].state !== state; i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await fx.kill();
+      await until('backoff');
+      fx = await serveFixture(${JSON.stringify(kind)}, 'blink', fx.port);
+      await until('ready');
+      console.log('restarts', sb.servers()[0].restarts, sb.servers()[0].state);
+      await sb.close();
+      await fx.kill();
+      // Nothing of ours may hold the process now; this timer does not either.
+      setTimeout(() => { console.log('still alive', JSON.stringify(process.getActiveResourcesInfo())); process.exit(3); }, 3000).unref();
+    `);
+    assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+    assert.match(run.stdout, /^restarts 1 ready$/m);
+  });
+}
 
 describe('HTTP upstream outages', () => {
   test('each outage of a Streamable HTTP server counts once: three outages are three restarts', async () => {
