@@ -155,7 +155,7 @@ export interface ServedFixture {
 
 /** Starts an HTTP fixture server (`http`: Streamable HTTP; `sse`: legacy SSE) in a process of its own. */
 export function serveFixture(kind: 'http' | 'sse', name: string, port = 0): Promise<ServedFixture> {
-  const child = spawn(process.execPath, [`${ROOT}dist/test/fixtures/serve.js`, kind, name, String(port)], {
+  const child = spawn(process.execPath, [`${ROOT}test/fixtures/serve.mjs`, kind, name, String(port)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

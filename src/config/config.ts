@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SwitchboardError } from '../core/errors.js';
 import { DEFAULT_SEPARATOR } from '../core/names.js';
+import { MAX_TIMER_MS } from '../core/validate.js';
 import { parseDotenv } from './dotenv.js';
 import { configError } from './error.js';
 import { interpolate } from './interpolate.js';
@@ -122,19 +123,25 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'protocol'>> = Object
   retry: 'annotated',
 });
 
-const ms = () => z.number().int().min(0);
+/** A duration in ms: no more than a Node timer holds (about 24.8 days); a longer one would fire at once. */
+const ms = (min = 0) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest a timer can wait`);
 // Unknown keys of a policy are dropped here (z.object strips them) and warned about in parseConfig.
 const restartObject = z.object({
   initialDelayMs: ms().optional(),
   maxDelayMs: ms().optional(),
   jitter: z.number().min(0).max(1).optional(),
   crashLoopAfter: z.number().int().min(1).optional(),
-  crashLoopRetryMs: z.number().int().min(1).optional(),
+  crashLoopRetryMs: ms(1).optional(),
   stableAfterMs: ms().optional(),
 });
 const healthObject = z.object({
-  intervalMs: z.number().int().min(10).optional(),
-  timeoutMs: z.number().int().min(1).optional(),
+  intervalMs: ms(10).optional(),
+  timeoutMs: ms(1).optional(),
   failures: z.number().int().min(1).optional(),
 });
 const OFF_OR_OBJECT = 'expected false (off) or an object of settings';
@@ -142,14 +149,14 @@ const restartShape = z.union([z.literal(false), restartObject], { error: OFF_OR_
 const healthShape = z.union([z.literal(false), healthObject], { error: OFF_OR_OBJECT });
 
 const optionShape = {
-  timeoutMs: z.number().int().min(0).optional(),
+  timeoutMs: ms().optional(),
   maxInFlight: z.number().int().min(1).max(100_000).optional(),
   maxQueue: z.number().int().min(0).max(1_000_000).optional(),
   isolation: z.enum(['inline', 'thread']).optional(),
   protocol: z.enum(['auto', 'legacy', '2026-07-28']).optional(),
-  startTimeoutMs: z.number().int().min(1).optional(),
+  startTimeoutMs: ms(1).optional(),
   maxMessageBytes: z.number().int().min(1024).optional(),
-  closeGraceMs: z.number().int().min(0).optional(),
+  closeGraceMs: ms().optional(),
   restart: restartShape.optional(),
   health: healthShape.optional(),
   retry: z.enum(['annotated', 'always', 'never']).optional(),

@@ -1,4 +1,5 @@
 import { abortError, type SwitchboardError, timeoutError } from './errors.js';
+import { MAX_TIMER_MS } from './validate.js';
 
 /** The `params` of a `notifications/progress`, as the server sent them (unknown fields kept). */
 export interface ProgressParams {
@@ -134,7 +135,7 @@ interface DeadlineQueue {
 class Deadlines {
   #queues = new Map<number, DeadlineQueue>();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The deadline the timer is armed for; Infinity when none is armed. */
+  /** When the armed timer fires: its deadline, or earlier for one beyond what a timer holds; Infinity when none is armed. */
   #armedFor = Infinity;
   /** Calls waiting with a deadline. */
   #live = 0;
@@ -158,7 +159,7 @@ class Deadlines {
     if (last && last.due > deadline) insertInOrder(q, entry);
     else q.items.push(entry);
     if (this.#live++ === 0) this.#timer?.ref?.();
-    if (deadline < this.#armedFor) this.#arm(deadline, Math.max(0, deadline - performance.now()));
+    if (deadline < this.#armedFor) this.#arm(deadline - performance.now());
   }
 
   /** The call ended before its deadline: its cell is now dead, and dropped once it reaches the head. */
@@ -177,10 +178,12 @@ class Deadlines {
     this.#armedFor = Infinity;
   }
 
-  #arm(deadline: number, delayMs: number): void {
+  /** Arms the timer `delayMs` from now; a delay longer than a timer holds fires early and re-arms. */
+  #arm(delayMs: number): void {
     if (this.#timer) clearTimeout(this.#timer);
-    this.#armedFor = deadline;
-    this.#timer = setTimeout(this.#fire, delayMs);
+    const delay = Math.min(Math.max(0, delayMs), MAX_TIMER_MS);
+    this.#armedFor = performance.now() + delay;
+    this.#timer = setTimeout(this.#fire, delay);
     if (this.#live === 0) this.#timer.unref?.();
   }
 
@@ -207,7 +210,7 @@ class Deadlines {
       const head = q.items[q.head];
       if (head && head.deadline < next) next = head.deadline;
     }
-    if (next < Infinity) this.#arm(next, Math.max(1, next - now));
+    if (next < Infinity) this.#arm(Math.max(1, next - now));
     // A late timer may find several deadlines passed: they expire in deadline order, as timers would.
     if (due.length > 1) due.sort((a, b) => a[0] - b[0]);
     for (const [, e] of due) this.#expire(e);

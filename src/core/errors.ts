@@ -86,7 +86,7 @@ export function toWire(err: unknown): WireError {
     };
   }
   if (err instanceof Error) return { family: 'other', name: err.name, message: err.message };
-  return { family: 'other', name: 'Error', message: String(err) };
+  return { family: 'other', name: 'Error', message: text(err) };
 }
 
 export function fromWire(wire: WireError): Error {
@@ -119,7 +119,7 @@ function cloneable<T>(value: T): T {
 
 export function abortError(what: string, reason: unknown, data: ErrorData): SwitchboardError {
   const why =
-    reason instanceof Error ? reason.message : reason === undefined ? 'no reason given' : String(reason);
+    reason instanceof Error ? reason.message : reason === undefined ? 'no reason given' : text(reason);
   return new SwitchboardError('E_ABORTED', `${what} was aborted by the caller (${why})`, {
     cause: reason,
     data,
@@ -132,4 +132,17 @@ export function timeoutError(what: string, timeoutMs: number, data: ErrorData): 
     `${what} timed out after ${timeoutMs} ms; raise timeoutMs for this call or the server, or check that the server is not stuck`,
     { data: { ...data, timeoutMs } },
   );
+}
+
+/** A value as text, for a message; one with no string form (`Object.create(null)`) does not throw. */
+export function text(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return JSON.stringify(value) ?? typeof value;
+    } catch {
+      return typeof value;
+    }
+  }
 }

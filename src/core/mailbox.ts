@@ -1,4 +1,5 @@
 import { abortError, SwitchboardError, timeoutError } from './errors.js';
+import { MAX_TIMER_MS } from './validate.js';
 
 export interface MailboxLimits {
   /** Calls allowed to run at once. */
@@ -152,23 +153,24 @@ export class Mailbox {
           signal?.removeEventListener('abort', onAbort);
         },
       };
-      if (opts.deadline !== undefined) {
-        const left = opts.deadline - performance.now();
-        timer = setTimeout(
-          () =>
-            this.#drop(
-              waiter,
-              timeoutError(
-                `call to '${this.name}' (still queued)`,
-                opts.timeoutMs ?? Math.max(0, Math.round(left)),
-                {
-                  server: this.name,
-                  stage: 'queued',
-                },
-              ),
-            ),
-          Math.max(0, left),
-        );
+      const deadline = opts.deadline;
+      if (deadline !== undefined) {
+        const expire = () =>
+          this.#drop(
+            waiter,
+            timeoutError(`call to '${this.name}' (still queued)`, opts.timeoutMs ?? 0, {
+              server: this.name,
+              stage: 'queued',
+            }),
+          );
+        // A deadline beyond what one timer holds (2^31-1 ms) is reached in steps.
+        const arm = (left: number) => {
+          timer =
+            left <= MAX_TIMER_MS
+              ? setTimeout(expire, Math.max(0, left))
+              : setTimeout(() => arm(deadline - performance.now()), MAX_TIMER_MS);
+        };
+        arm(deadline - performance.now());
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#append(waiter);

@@ -45,38 +45,73 @@ export function qualify(
   return `${full.slice(0, Math.max(0, maxLength - suffix.length))}${suffix}`;
 }
 
+/** Told when a pair's qualified name changes because a pair that comes before it took the name. */
+export type RenameListener = (ref: QualifiedRef, qualifiedName: string) => void;
+
+/**
+ * The qualified names in use, and who has each. When two pairs want one name, the one whose server
+ * comes first (`rank`: the config's order) has it, whatever order they were registered in, and the
+ * other gets the name with a hash of its own pair. A pair that registers after a later-ranked pair took
+ * its name takes it over; the other is renamed (and `onRename` is told). Removing a server frees its
+ * names but renames nobody back, so that a server that restarts does not move the names of others.
+ */
 export class NameRegistry {
   readonly separator: string;
   readonly maxLength: number;
   #byQualified = new Map<string, QualifiedRef>();
-  #collisions: NameCollision[] = [];
+  /** For each name wanted by pairs that do not have it: those pairs, and the names they have instead. */
+  #displaced = new Map<string, Map<string, QualifiedRef & { qualifiedName: string }>>();
+  #rank: (server: string) => number;
+  #onRename: RenameListener | undefined;
 
-  constructor(separator = DEFAULT_SEPARATOR, maxLength = DEFAULT_MAX_LENGTH) {
+  constructor(
+    separator = DEFAULT_SEPARATOR,
+    maxLength = DEFAULT_MAX_LENGTH,
+    opts: { rank?: (server: string) => number; onRename?: RenameListener } = {},
+  ) {
     if (separator.length === 0) throw new RangeError('the name separator must not be empty');
     if (maxLength < 16) throw new RangeError('qualified names need at least 16 characters');
     this.separator = separator;
     this.maxLength = maxLength;
+    this.#rank = opts.rank ?? (() => 0);
+    this.#onRename = opts.onRename;
   }
 
   /**
-   * Registers a pair and returns its qualified name. If another pair holds that name already, this one
-   * gets a name with its own hash (reported in `collisions`); undefined only if even that is taken.
+   * Registers a pair and returns its qualified name: the plain one, or, if a pair that comes first has
+   * that, one with its own hash (reported in `collisions`). Undefined only if even that is taken.
    */
   add(server: string, name: string): string | undefined {
-    const qualifiedName = qualify(server, name, this.separator, this.maxLength);
-    const held = this.#byQualified.get(qualifiedName);
-    if (!held || (held.server === server && held.name === name)) {
-      this.#byQualified.set(qualifiedName, { server, name });
-      return qualifiedName;
+    const wanted = qualify(server, name, this.separator, this.maxLength);
+    const held = this.#byQualified.get(wanted);
+    if (!held || same(held, server, name)) {
+      this.#byQualified.set(wanted, { server, name });
+      return wanted;
     }
+    if (this.#rank(server) < this.#rank(held.server)) {
+      // This pair comes first: it takes the name, and the pair that had it moves to one of its own.
+      const moved = this.#takeRenamed(wanted, held.server, held.name);
+      if (moved !== undefined) {
+        this.#byQualified.set(wanted, { server, name });
+        this.#onRename?.(held, moved);
+        return wanted;
+      }
+    }
+    return this.#takeRenamed(wanted, server, name);
+  }
+
+  /** Gives a pair the name made of its own hash, in place of `wanted`. */
+  #takeRenamed(wanted: string, server: string, name: string): string | undefined {
     // The pair, not the joined name, is hashed: `a`/`_b` and `a_`/`b` join to the same text.
     const suffix = `_${stableHash(`${server}\u0000${name}`)}`;
     const full = `${server}${this.separator}${name}`;
     const renamed = `${full.slice(0, Math.max(0, this.maxLength - suffix.length))}${suffix}`;
     const other = this.#byQualified.get(renamed);
-    if (other) return other.server === server && other.name === name ? renamed : undefined;
+    if (other && !same(other, server, name)) return undefined;
     this.#byQualified.set(renamed, { server, name });
-    this.#collisions.push({ qualifiedName, kept: held, renamed: { server, name, qualifiedName: renamed } });
+    const pairs = this.#displaced.get(wanted) ?? new Map();
+    this.#displaced.set(wanted, pairs);
+    pairs.set(`${server}\u0000${name}`, { server, name, qualifiedName: renamed });
     return renamed;
   }
 
@@ -87,12 +122,24 @@ export class NameRegistry {
   /** Forgets every name of one server (its catalog is about to be replaced). */
   removeServer(server: string): void {
     for (const [q, ref] of this.#byQualified) if (ref.server === server) this.#byQualified.delete(q);
-    this.#collisions = this.#collisions.filter(
-      (c) => c.kept.server !== server && c.renamed.server !== server,
-    );
+    for (const [wanted, pairs] of this.#displaced) {
+      for (const [key, ref] of pairs) if (ref.server === server) pairs.delete(key);
+      if (pairs.size === 0) this.#displaced.delete(wanted);
+    }
   }
 
+  /** Every name two pairs want, while both are registered: who has it, and what the other has instead. */
   get collisions(): readonly NameCollision[] {
-    return this.#collisions;
+    const out: NameCollision[] = [];
+    for (const [qualifiedName, pairs] of this.#displaced) {
+      const kept = this.#byQualified.get(qualifiedName);
+      if (!kept) continue;
+      for (const renamed of pairs.values()) out.push({ qualifiedName, kept, renamed });
+    }
+    return out;
   }
+}
+
+function same(ref: QualifiedRef, server: string, name: string): boolean {
+  return ref.server === server && ref.name === name;
 }

@@ -4,6 +4,9 @@
  */
 import { SwitchboardError } from './errors.js';
 
+/** The largest delay a Node timer holds; longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** E_INVALID_ARGUMENT unless `timeoutMs` is absent or a whole number of milliseconds, 0 or more. */
 export function checkTimeout(timeoutMs: unknown, what: string): SwitchboardError | undefined {
   if (timeoutMs === undefined || (Number.isSafeInteger(timeoutMs) && (timeoutMs as number) >= 0)) return;
@@ -14,18 +17,60 @@ export function checkTimeout(timeoutMs: unknown, what: string): SwitchboardError
   );
 }
 
+/** How deep a value may nest: deeper is refused (JSON.stringify itself would overflow the stack). */
+export const MAX_DEPTH = 1000;
+
 /**
- * Why `value` cannot travel as JSON, with the path of the first value that cannot (`params.arguments.n:
- * a bigint ...`), or undefined if it can. What JSON itself leaves out or converts the same way on every
- * path is allowed: `undefined` fields, and objects with a `toJSON` (a Date becomes its ISO string).
+ * `value` as JSON will carry it, or why it cannot be carried, with the path of the first value that
+ * cannot (`params.arguments.n: a bigint ...`).
+ *
+ * JSON's own conversions are applied here, once, so that a value reaches the server the same way inline
+ * and in a worker thread (where it would otherwise be structured-cloned, which keeps what JSON converts
+ * and refuses what JSON drops): `toJSON()` is called (a Date becomes its ISO string, a URL its href), a
+ * class instance, Map or Set becomes its own enumerable properties, `undefined` fields are left out.
+ * Plain objects and arrays, the usual case, are checked and passed on as they are.
+ *
  * Refused: bigints, functions, symbols, NaN and the infinities (JSON would turn them into null, or drop
- * them, or throw), and circular references.
+ * them, or throw), circular references, nesting deeper than {@link MAX_DEPTH}, and properties whose
+ * reading throws (a getter, a proxy).
  */
-export function jsonProblem(value: unknown, path: string): string | undefined {
-  return walk(value, path, []);
+export function toJson(value: unknown, path: string): { value: unknown } | { problem: string } {
+  const state = { convert: false, ancestors: new Set<object>() };
+  let problem: string | undefined;
+  try {
+    problem = walk(value, '', path, 0, state);
+  } catch (err) {
+    problem = `${path}: reading it failed: ${(err as Error)?.message ?? String(err)}`;
+  }
+  if (problem) return { problem };
+  if (!state.convert) return { value };
+  try {
+    return { value: JSON.parse(JSON.stringify(value)) as unknown };
+  } catch (err) {
+    return { problem: `${path}: it cannot be sent as JSON: ${(err as Error)?.message ?? String(err)}` };
+  }
 }
 
-function walk(value: unknown, path: string, ancestors: object[]): string | undefined {
+interface WalkState {
+  /** A value JSON converts was met: the result is the JSON round trip, not the value itself. */
+  convert: boolean;
+  ancestors: Set<object>;
+}
+
+function walk(raw: unknown, key: string, path: string, depth: number, state: WalkState): string | undefined {
+  let value = raw;
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    state.convert = true;
+    try {
+      value = (value as { toJSON(key: string): unknown }).toJSON(key);
+    } catch (err) {
+      return `${path}: its toJSON() failed: ${(err as Error)?.message ?? String(err)}`;
+    }
+  }
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -40,21 +85,31 @@ function walk(value: unknown, path: string, ancestors: object[]): string | undef
     case 'symbol':
       return `${path}: a symbol cannot be sent as JSON`;
   }
-  if (value === null || typeof (value as { toJSON?: unknown }).toJSON === 'function') return;
+  if (value === null) return;
   const obj = value as object;
-  if (ancestors.includes(obj)) return `${path}: a circular reference cannot be sent as JSON`;
-  ancestors.push(obj);
+  if (depth >= MAX_DEPTH) return `${path}: nested more than ${MAX_DEPTH} levels deep`;
+  if (state.ancestors.has(obj)) return `${path}: a circular reference cannot be sent as JSON`;
+  state.ancestors.add(obj);
   let problem: string | undefined;
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length && !problem; i++) problem = walk(obj[i], `${path}[${i}]`, ancestors);
+    for (let i = 0; i < obj.length && !problem; i++)
+      problem = walk(obj[i], String(i), `${path}[${i}]`, depth + 1, state);
   } else {
-    for (const key in obj) {
-      if (!Object.hasOwn(obj, key)) continue;
-      problem = walk((obj as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) state.convert = true; // a Map, a Set, a class instance
+    for (const k of Object.keys(obj)) {
+      let child: unknown;
+      try {
+        child = (obj as Record<string, unknown>)[k];
+      } catch (err) {
+        problem = `${path}.${k}: reading it failed: ${(err as Error)?.message ?? String(err)}`;
+        break;
+      }
+      problem = walk(child, k, `${path}.${k}`, depth + 1, state);
       if (problem) break;
     }
   }
-  ancestors.pop();
+  state.ancestors.delete(obj);
   return problem;
 }
 

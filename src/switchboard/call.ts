@@ -1,6 +1,6 @@
 import type { CallOptions, CallSite, ProgressListener } from '../core/correlator.js';
 import { SwitchboardError } from '../core/errors.js';
-import { checkTimeout, jsonProblem } from '../core/validate.js';
+import { checkTimeout, toJson } from '../core/validate.js';
 
 /**
  * One call as the switchboard carries it, from the public method to the wire: what the caller asked
@@ -47,11 +47,20 @@ export function checkOptions(opts: CallOptions, what: string): SwitchboardError 
   return checkTimeout(opts.timeoutMs, what);
 }
 
-/** E_INVALID_ARGUMENT, naming the path, for params JSON cannot carry. */
-export function checkParams(params: unknown, path: string, what: string): SwitchboardError | undefined {
-  const problem = jsonProblem(params, path);
-  if (problem === undefined) return;
-  return new SwitchboardError('E_INVALID_ARGUMENT', `${what}: ${problem}`, {
-    data: { path: problem.split(':')[0] },
-  });
+/**
+ * `params` as JSON carries them (see `toJson`), or E_INVALID_ARGUMENT naming the path of what JSON
+ * cannot carry.
+ */
+export function jsonParams<T>(
+  params: T,
+  path: string,
+  what: string,
+): { params: T } | { error: SwitchboardError } {
+  const json = toJson(params, path);
+  if ('value' in json) return { params: json.value as T };
+  return {
+    error: new SwitchboardError('E_INVALID_ARGUMENT', `${what}: ${json.problem}`, {
+      data: { path: json.problem.slice(0, json.problem.indexOf(':')) },
+    }),
+  };
 }

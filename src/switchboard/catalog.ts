@@ -1,7 +1,8 @@
 import { type CallSite, stampCallSite } from '../core/correlator.js';
-import { SwitchboardError } from '../core/errors.js';
+import { abortError, isSwitchboardError, SwitchboardError, timeoutError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
-import { type NameCollision, NameRegistry } from '../core/names.js';
+import { type NameCollision, NameRegistry, qualify } from '../core/names.js';
+import { MAX_TIMER_MS } from '../core/validate.js';
 import type { Call } from './call.js';
 import type { Route } from './fleet.js';
 
@@ -33,9 +34,15 @@ export interface ServerCatalog {
   loading: Promise<Map<string, ToolEntry>> | undefined;
   /** The last tool list as the server sent it, to tell whether a restart changed it. */
   key: string | undefined;
+  /** The server's first start is in progress, and reads the catalog itself once it is up. */
+  firstStart?: boolean;
 }
 
 export interface CatalogContext {
+  /** Where a server comes in the config: the first one keeps a qualified name two tools want. */
+  rank(server: string): number;
+  /** A configured server's catalog, by name. */
+  catalogOf(server: string): ServerCatalog | undefined;
   dispatch(route: Route, method: string, params: Params | undefined, call: Call): Promise<unknown>;
   /** Whether the route is still the one configured under its name. */
   current(route: Route): boolean;
@@ -56,15 +63,34 @@ export class Catalog {
   readonly #ctx: CatalogContext;
 
   constructor(separator: string, ctx: CatalogContext) {
-    this.#names = new NameRegistry(separator);
     this.#ctx = ctx;
+    this.#names = new NameRegistry(separator, undefined, {
+      rank: ctx.rank,
+      onRename: (ref, qualifiedName) => {
+        const entry = ctx.catalogOf(ref.server)?.tools?.get(ref.name);
+        if (entry) entry.qualifiedName = qualifiedName;
+        this.#warnRenamed(ref.server, ref.name, qualify(ref.server, ref.name, separator), qualifiedName);
+      },
+    });
+  }
+
+  #warnRenamed(server: string, tool: string, wanted: string, got: string): void {
+    const holder = this.#names.resolve(wanted);
+    this.#ctx.warning(
+      server,
+      new SwitchboardError(
+        'E_PROTOCOL',
+        `tool '${tool}' of '${server}' is '${got}': the qualified name '${wanted}' is '${holder?.name}' of '${holder?.server}', which comes first in the config (call it by server and tool, or by that name)`,
+        { data: { server, tool, wanted, qualifiedName: got, kept: holder } },
+      ),
+    );
   }
 
   get separator(): string {
     return this.#names.separator;
   }
 
-  /** Qualified names that two tools wanted; the first keeps it, the second gets one of its own. */
+  /** Qualified names that two tools want; the one whose server comes first in the config has it. */
   get collisions(): readonly NameCollision[] {
     return this.#names.collisions;
   }
@@ -87,10 +113,28 @@ export class Catalog {
   }
 
   /** A server's tools: the cached map, or read (again, with `refresh`). One read at a time per server. */
-  tools(route: Route, call: Call, refresh = false): Promise<Map<string, ToolEntry>> {
+  /**
+   * A server's tools: the cached map, or read (again, with `refresh`). One read at a time per server: a
+   * caller that comes while one is under way waits for it, within its own deadline and signal; if that
+   * read ends on its starter's deadline or abort, not this caller's, this caller reads for itself.
+   */
+  async tools(route: Route, call: Call, refresh = false): Promise<Map<string, ToolEntry>> {
     const cat = route.catalog;
-    if (cat.tools && !refresh) return Promise.resolve(cat.tools);
-    if (cat.loading) return cat.loading;
+    if (cat.tools && !refresh) return cat.tools;
+    for (;;) {
+      const shared = cat.loading;
+      if (!shared) return this.#load(route, call);
+      try {
+        return await joined(shared, call, route.sup.name, 'tools/list');
+      } catch (err) {
+        const others = isSwitchboardError(err, 'E_TIMEOUT') || isSwitchboardError(err, 'E_ABORTED');
+        if (!others || call.signal?.aborted || call.deadline - performance.now() < 1) throw err;
+      }
+    }
+  }
+
+  #load(route: Route, call: Call): Promise<Map<string, ToolEntry>> {
+    const cat = route.catalog;
     const server = route.sup.name;
     const loading = this.list(route, 'tools/list', 'tools', call)
       .then((tools) => {
@@ -103,7 +147,7 @@ export class Catalog {
         return cat.tools;
       })
       .finally(() => {
-        cat.loading = undefined;
+        if (cat.loading === loading) cat.loading = undefined;
       });
     cat.loading = loading;
     return loading;
@@ -128,19 +172,10 @@ export class Catalog {
         );
         continue;
       }
-      const before = this.#names.collisions.length;
       const qualifiedName = this.#names.add(server, tool.name);
-      const collision = this.#names.collisions[before];
-      if (collision) {
-        this.#ctx.warning(
-          server,
-          new SwitchboardError(
-            'E_PROTOCOL',
-            `tool '${tool.name}' of '${server}' wants the qualified name '${collision.qualifiedName}', which '${collision.kept.name}' of '${collision.kept.server}' has; it is '${collision.renamed.qualifiedName}' instead (call it by server and tool, or by that name)`,
-            { data: { server, tool: tool.name, ...collision } },
-          ),
-        );
-      }
+      const wanted = qualify(server, tool.name, this.#names.separator, this.#names.maxLength);
+      if (qualifiedName !== undefined && qualifiedName !== wanted)
+        this.#warnRenamed(server, tool.name, wanted, qualifiedName);
       // Reachable by (server, tool) in any case; by a qualified name unless even the renamed one is taken.
       map.set(tool.name, { server, name: tool.name, qualifiedName: qualifiedName ?? '', tool });
     }
@@ -219,6 +254,46 @@ export class Catalog {
     }
     throw pagingError(route, method, `returned more than ${PAGE_LIMIT} pages`, call.site);
   }
+}
+
+/** Waits for a read another caller started, but no longer than this caller's own deadline and signal. */
+function joined<T>(shared: Promise<T>, call: Call, server: string, method: string): Promise<T> {
+  const what = `${method} on '${server}'`;
+  const data = { server, method, stage: 'sent' };
+  const { signal } = call;
+  if (signal?.aborted) return Promise.reject(stampCallSite(abortError(what, signal.reason, data), call.site));
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(stampCallSite(abortError(what, signal?.reason, data), call.site));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const left = call.deadline - performance.now();
+    if (left <= MAX_TIMER_MS) {
+      timer = setTimeout(
+        () => {
+          done();
+          reject(stampCallSite(timeoutError(what, call.timeoutMs, data), call.site));
+        },
+        Math.max(0, left),
+      );
+    }
+    shared.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (err: unknown) => {
+        done();
+        reject(err);
+      },
+    );
+  });
 }
 
 function pagingError(

@@ -2,6 +2,7 @@ import type { HealthPolicy, RestartPolicy, ServerConfig } from '../config/config
 import { RpcError, SwitchboardError } from '../core/errors.js';
 import type { RpcNotification } from '../core/jsonrpc.js';
 import { Mailbox } from '../core/mailbox.js';
+import { MAX_TIMER_MS } from '../core/validate.js';
 import type { ServerDescription } from '../upstream/connection.js';
 import type { HostEvents, HostFactory, UpstreamHost } from '../upstream/host.js';
 
@@ -57,7 +58,10 @@ export type SupervisorEvent =
   | { type: 'lost'; gen: number; reason: SwitchboardError }
   | { type: 'timer' }
   | { type: 'drained' }
-  | { type: 'replace'; reason: SwitchboardError }
+  /** The config changed in a way the connection can keep (limits, health, the restart policy). */
+  | { type: 'policy' }
+  /** The config changed in a way that needs a new connection (or none: disabled). */
+  | { type: 'replace' }
   | { type: 'retire'; reason: SwitchboardError }
   | { type: 'stop'; reason: SwitchboardError };
 
@@ -100,32 +104,39 @@ export interface MachineView {
   hasHost: boolean;
   /** How long the live connection has been up (ms). */
   uptime: number;
-  /** Why the server was removed, in `draining`. */
+  /** How long until the next start, while one is scheduled (ms). */
+  dueIn: number | undefined;
+  /** Why the server was removed from the config, once it is. */
   retired: SwitchboardError | undefined;
 }
 
 type Rule = (v: MachineView, e: SupervisorEvent) => Step | undefined;
+type Rules = Partial<Record<SupervisorEvent['type'], Rule>>;
 
 /**
  * The transitions, state x event -> next state + effects. An event a state has no rule for is ignored
  * (a late `lost` from a connection already given up, a `timer` after a reload replaced the phase...).
  *
- * | state                         | event        | next                                   |
- * |-------------------------------|--------------|----------------------------------------|
- * | disabled                      | start        | starting: pause, connect               |
- * | starting/restarting/backoff/  | connected    | ready: resume, health                  |
- * |   crashloop (connecting)      | start-failed | backoff / crashloop / failed           |
- * | starting (old one draining)   | drained      | starting: close old, connect           |
- * | restarting/backoff/crashloop  | timer        | same state, connecting: connect        |
- * | ready                         | lost         | restarting / crashloop / failed        |
- * | ready                         | retire       | draining: wait for idle (drainMs)      |
- * | draining                      | drained      | closed                                 |
- * | draining                      | lost         | closed: waiting calls hear why         |
- * | any but closed                | replace      | starting (drain the old one) / disabled|
- * | any but closed, draining      | retire       | closed (nothing to finish)             |
- * | any but closed                | stop         | closed                                 |
+ * | state                           | event        | next                                          |
+ * |---------------------------------|--------------|-----------------------------------------------|
+ * | disabled                        | start        | starting: hold calls, connect (failed: unset variable) |
+ * | starting/restarting/backoff/    | connected    | ready: hand out calls, health pings           |
+ * |   crashloop, while connecting   | start-failed | backoff / crashloop / failed                  |
+ * |                                 | lost         | as start-failed (lost before it was ready)    |
+ * | starting (old one draining)     | drained      | starting: close the old one, connect          |
+ * | restarting/backoff/crashloop    | timer        | same state, connecting                        |
+ * |                                 | policy       | sooner retry, or failed (restarts now off)    |
+ * | ready                           | lost         | restarting / crashloop / failed               |
+ * | ready                           | retire       | draining: finish calls (drainMs), then closed |
+ * | ready                           | replace (off)| draining: finish calls, then disabled/failed  |
+ * | draining                        | drained      | closed (removed) / disabled / failed          |
+ * | draining                        | lost         | the same, and waiting calls hear why          |
+ * | failed                          | policy       | starting, if restarts are now on              |
+ * | any but closed (draining: unless removed) | replace | starting (drain the old one first) / disabled / failed |
+ * | any but closed, draining        | retire       | closed (nothing to finish)                    |
+ * | any but closed                  | stop         | closed                                        |
  */
-export const TRANSITIONS: Record<ServerState, Partial<Record<SupervisorEvent['type'], Rule>>> = {
+export const TRANSITIONS: Record<ServerState, Rules> = {
   disabled: {
     start: (v) =>
       v.config.unresolved
@@ -134,60 +145,73 @@ export const TRANSITIONS: Record<ServerState, Partial<Record<SupervisorEvent['ty
     ...common(),
   },
   starting: { ...attempt(), drained: replaceNow, ...common() },
-  restarting: { ...attempt(), timer: retryNow, ...common() },
-  backoff: { ...attempt(), timer: retryNow, ...common() },
-  crashloop: { ...attempt(), timer: retryNow, ...common() },
+  restarting: { ...attempt(), timer: retryNow, policy: newPolicy(false), ...common() },
+  backoff: { ...attempt(), timer: retryNow, policy: newPolicy(false), ...common() },
+  crashloop: { ...attempt(), timer: retryNow, policy: newPolicy(true), ...common() },
   ready: {
     lost: (v, e) => lost(v, (e as { reason: SwitchboardError }).reason),
     ...common(),
-    // Removed from the config: it finishes what it has (queued calls included), then closes.
+    // Removed from the config, or turned off: it finishes what it has (queued calls included) first.
     retire: () => ({ to: 'draining', effects: [{ do: 'arm-drain', until: 'idle' }] }),
+    replace: (v) =>
+      usable(v.config)
+        ? common().replace!(v, { type: 'replace' })
+        : { to: 'draining', effects: [{ do: 'arm-drain', until: 'idle' }] },
   },
-  failed: { ...common() },
+  failed: {
+    ...common(),
+    policy: (v) =>
+      v.config.restart !== false && usable(v.config)
+        ? { to: 'starting', effects: [{ do: 'pause' }, { do: 'connect' }], error: null }
+        : undefined,
+  },
   draining: {
-    drained: (v) => ({ to: 'closed', effects: closeAll(v.retired!) }),
-    lost: (v, e) => {
-      const reason = (e as { reason: SwitchboardError }).reason;
-      const why = new SwitchboardError(
-        'E_UPSTREAM_CLOSED',
-        `server '${v.name}' was removed from the config and went down while finishing its calls: ${reason.message}`,
-        { cause: reason, data: { server: v.name, reload: true } },
-      );
-      return { to: 'closed', effects: closeAll(why), error: reason };
-    },
+    drained: (v) => afterDrain(v, undefined),
+    lost: (v, e) => afterDrain(v, (e as { reason: SwitchboardError }).reason),
+    replace: (v) => (v.retired ? undefined : common().replace!(v, { type: 'replace' })),
     stop: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
   },
   closed: {},
 };
 
-/** A connection attempt ends: up, or failed. */
-function attempt(): Partial<Record<SupervisorEvent['type'], Rule>> {
+/** An entry the switchboard can run: enabled, and with every variable set. */
+function usable(config: ServerConfig): boolean {
+  return config.enabled && !config.unresolved;
+}
+
+/** A connection attempt ends: up, or failed (a connection lost before it was taken as ready failed too). */
+function attempt(): Rules {
+  const failed: Rule = (v, e) =>
+    v.connecting
+      ? startFailed(
+          v,
+          (e as { error?: SwitchboardError; reason?: SwitchboardError }).error ??
+            (e as { reason: SwitchboardError }).reason,
+        )
+      : undefined;
   return {
     connected: (v) =>
       v.connecting
-        ? {
-            to: 'ready',
-            effects: [{ do: 'resume' }, { do: 'watch-health' }],
-            error: null,
-          }
+        ? { to: 'ready', effects: [{ do: 'resume' }, { do: 'watch-health' }], error: null }
         : undefined,
-    'start-failed': (v, e) => {
-      if (!v.connecting) return undefined;
-      const error = (e as { error: SwitchboardError }).error;
-      const host: Effect = { do: 'close-host', reason: error };
-      if (v.config.restart === false)
-        return { to: 'failed', effects: [host, { do: 'reject-waiting' }], failure: true, error };
-      const policy = v.config.restart;
-      const loop = v.failures + 1 >= policy.crashLoopAfter;
-      const delayMs = loop ? policy.crashLoopRetryMs : backoffDelay(policy, v.failures + 1);
-      // The wait was for this start; it failed, so the waiting calls hear it now, not at their deadlines.
-      return {
-        to: loop ? 'crashloop' : 'backoff',
-        effects: [host, { do: 'arm-retry', delayMs }, { do: 'reject-waiting' }],
-        failure: true,
-        error,
-      };
-    },
+    'start-failed': failed,
+    lost: failed,
+  };
+}
+
+function startFailed(v: MachineView, error: SwitchboardError): Step {
+  const host: Effect = { do: 'close-host', reason: error };
+  if (v.config.restart === false)
+    return { to: 'failed', effects: [host, { do: 'reject-waiting' }], failure: true, error };
+  const policy = v.config.restart;
+  const loop = v.failures + 1 >= policy.crashLoopAfter;
+  const delayMs = loop ? policy.crashLoopRetryMs : backoffDelay(policy, v.failures + 1);
+  // The wait was for this start; it failed, so the waiting calls hear it now, not at their deadlines.
+  return {
+    to: loop ? 'crashloop' : 'backoff',
+    effects: [host, { do: 'arm-retry', delayMs }, { do: 'reject-waiting' }],
+    failure: true,
+    error,
   };
 }
 
@@ -220,6 +244,21 @@ function retryNow(v: MachineView): Step | undefined {
   return { effects: [{ do: 'connect' }], quiet: true };
 }
 
+/**
+ * A new restart policy while a start is scheduled: restarts off means no more starts; a shorter delay
+ * brings the next start forward. (A longer one leaves it where it is.)
+ */
+function newPolicy(crashloop: boolean): Rule {
+  return (v) => {
+    if (v.connecting) return undefined;
+    const policy = v.config.restart;
+    if (policy === false) return { to: 'failed', effects: [{ do: 'reject-waiting' }] };
+    const delayMs = crashloop ? policy.crashLoopRetryMs : backoffDelay(policy, Math.max(1, v.failures));
+    if (v.dueIn !== undefined && delayMs >= v.dueIn) return undefined;
+    return { effects: [{ do: 'arm-retry', delayMs }], quiet: true };
+  };
+}
+
 /** The old connection of a reload has drained: close it, then start the new one. */
 function replaceNow(v: MachineView): Step | undefined {
   if (v.connecting) return undefined;
@@ -227,17 +266,45 @@ function replaceNow(v: MachineView): Step | undefined {
   return { to: 'starting', effects: [{ do: 'close-host', reason }, { do: 'connect' }], quiet: true };
 }
 
-function common(): Partial<Record<SupervisorEvent['type'], Rule>> {
+/**
+ * A draining server has finished (or its connection was lost on the way): closed if it was removed,
+ * else `disabled` or `failed` as its new entry says. Calls still waiting hear why.
+ */
+function afterDrain(v: MachineView, lostWith: SwitchboardError | undefined): Step {
+  if (v.retired) {
+    if (!lostWith) return { to: 'closed', effects: closeAll(v.retired) };
+    const why = new SwitchboardError(
+      'E_UPSTREAM_CLOSED',
+      `server '${v.name}' was removed from the config and went down while finishing its calls: ${lostWith.message}`,
+      { cause: lostWith, data: { server: v.name, reload: true } },
+    );
+    return { to: 'closed', effects: closeAll(why), error: lostWith };
+  }
+  const reason = new SwitchboardError(
+    'E_UPSTREAM_CLOSED',
+    `server '${v.name}' was turned off by a config change`,
+    {
+      cause: lostWith,
+      data: { server: v.name, reload: true },
+    },
+  );
+  return {
+    to: v.config.unresolved ? 'failed' : 'disabled',
+    effects: [{ do: 'close-host', reason }, { do: 'reject-waiting' }],
+    clearFailures: true,
+    error: v.config.unresolved ?? null,
+  };
+}
+
+function common(): Rules {
   return {
     replace: (v) => {
-      const enabled = v.config.enabled && !v.config.unresolved;
-      if (!enabled) {
-        const why = v.config.unresolved;
+      if (!usable(v.config)) {
         return {
-          to: why ? 'failed' : 'disabled',
+          to: v.config.unresolved ? 'failed' : 'disabled',
           effects: [{ do: 'close-host', reason: reloadReason(v.name) }, { do: 'reject-waiting' }],
           clearFailures: true,
-          error: why ?? null,
+          error: v.config.unresolved ?? null,
         };
       }
       // Running calls may finish on the old connection (up to drainMs); new ones wait for the new one.
@@ -247,6 +314,11 @@ function common(): Partial<Record<SupervisorEvent['type'], Rule>> {
     retire: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
     stop: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
   };
+}
+
+/** The states a server's last error explains (and so is reported with). */
+export function explainedByError(state: ServerState): boolean {
+  return state === 'restarting' || state === 'backoff' || state === 'crashloop' || state === 'failed';
 }
 
 function closeAll(reason: SwitchboardError): Effect[] {
@@ -388,12 +460,15 @@ export class Supervisor {
     this.#config = config;
     this.mailbox.setLimits({ maxInFlight: config.maxInFlight, maxQueue: config.maxQueue });
     const phase = this.#phase;
-    if (phase.state !== 'ready') return;
-    if (config.health === false) {
-      phase.health?.stop();
-      phase.health = undefined;
-    } else if (phase.health) phase.health.reschedule();
-    else this.#watchHealth(phase);
+    if (phase.state === 'ready') {
+      if (config.health === false) {
+        phase.health?.stop();
+        phase.health = undefined;
+      } else if (phase.health) phase.health.reschedule();
+      else this.#watchHealth(phase);
+    }
+    // A new restart policy may change what the current state waits for.
+    this.#handle({ type: 'policy' });
   }
 
   /**
@@ -406,7 +481,7 @@ export class Supervisor {
     this.#config = config;
     this.#drainMs = drainMs;
     this.mailbox.setLimits({ maxInFlight: config.maxInFlight, maxQueue: config.maxQueue });
-    this.#handle({ type: 'replace', reason: reloadReason(this.name) });
+    this.#handle({ type: 'replace' });
     await this.#settled().catch(() => {});
   }
 
@@ -444,11 +519,12 @@ export class Supervisor {
       restarting: 'it is restarting',
       backoff: `its last start failed (${last}); next attempt in ${this.#dueIn()}`,
       crashloop: `it is in a crash loop after ${this.#failures} failures in a row (last: ${last}); next attempt in ${this.#dueIn()}`,
-      failed:
-        this.#config.restart === false
-          ? `it failed and restarts are off for it: ${last}`
-          : `its config entry cannot be used: ${last}`,
-      draining: `it was removed from the config and is finishing its calls`,
+      failed: this.#config.unresolved
+        ? `its config entry cannot be used: ${last}`
+        : `it failed and restarts are off for it: ${last}`,
+      draining: this.#retired
+        ? 'it was removed from the config and is finishing its calls'
+        : 'it was turned off by a config change and is finishing its calls',
       closed: this.#retired ? `it was removed from the config` : 'it was closed',
     }[state];
     return new SwitchboardError('E_UPSTREAM_UNAVAILABLE', `server '${this.name}' cannot take calls: ${why}`, {
@@ -495,7 +571,10 @@ export class Supervisor {
       this.#run(effect, next);
     }
     if (this.#phase !== next) return;
-    if (!step.quiet) this.#tell(() => this.#events.state(to, to === 'ready' ? undefined : this.#error));
+    if (!step.quiet) {
+      const error = explainedByError(to) ? this.#error : undefined;
+      this.#tell(() => this.#events.state(to, error));
+    }
     for (const check of this.#watchers) check();
     if (event.type === 'connected' && this.#phase === next)
       this.#tell(() => this.#events.ready(event.description, next.gen));
@@ -509,6 +588,7 @@ export class Supervisor {
       connecting: this.#phase.connecting,
       hasHost: this.#host !== undefined,
       uptime: performance.now() - this.#readySince,
+      dueIn: this.#phase.due === undefined ? undefined : this.#phase.due - performance.now(),
       retired: this.#retired,
     };
   }
@@ -545,7 +625,7 @@ export class Supervisor {
         const done = () => {
           if (this.#phase === phase) this.#handle({ type: 'drained' });
         };
-        phase.timer = setTimeout(done, Math.max(0, this.#drainMs));
+        phase.timer = setTimeout(done, Math.min(Math.max(0, this.#drainMs), MAX_TIMER_MS));
         void (effect.until === 'idle' ? this.mailbox.onIdle() : this.mailbox.onNoneRunning()).then(done);
         return;
       }
@@ -778,7 +858,7 @@ export async function within(done: Promise<void>, ms: number, cut?: Promise<void
     done,
     ...(cut ? [cut] : []),
     new Promise<void>((r) => {
-      timer = setTimeout(r, ms);
+      timer = setTimeout(r, Math.min(ms, MAX_TIMER_MS));
     }),
   ]);
   clearTimeout(timer);

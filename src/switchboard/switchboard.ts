@@ -8,12 +8,12 @@ import type { ConnectionStats, ServerDescription } from '../upstream/connection.
 import type { HostFactory } from '../upstream/host.js';
 import { InlineHost } from '../upstream/inline-host.js';
 import { ThreadHost } from '../upstream/thread-host.js';
-import { type Call, checkOptions, checkParams, newCall } from './call.js';
+import { type Call, checkOptions, jsonParams, newCall } from './call.js';
 import { Catalog, type PromptEntry, type ResourceEntry, type ToolEntry } from './catalog.js';
 import { Dispatcher } from './dispatcher.js';
 import { Fleet, type Route } from './fleet.js';
 import { Reloader, type ReloadReport } from './reloader.js';
-import { type ServerState, within } from './supervisor.js';
+import { explainedByError, type ServerState, within } from './supervisor.js';
 
 export type { PromptEntry, ResourceEntry, ToolEntry } from './catalog.js';
 export type { ReloadReport } from './reloader.js';
@@ -121,9 +121,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       hooks: {
         state: (route, state, error) =>
           this.emit('state', { server: route.sup.name, state, generation: route.sup.generation, error }),
-        ready: (route, description, generation) => {
-          // After a restart: read the catalog again (the first start reads it in #startRoute).
-          if (generation > 1 || route.catalog.key !== undefined) this.#refreshTools(route, description);
+        ready: (route, description) => {
+          // Every new connection's catalog is read, but the first start's, which #startRoute reads itself.
+          if (!route.catalog.firstStart) this.#refreshTools(route, description);
         },
         notification: (route, message) => {
           if (message.method === 'notifications/tools/list_changed' && route.sup.state === 'ready')
@@ -140,6 +140,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       repeatable: (route, tool) => this.#catalog.repeatable(route, tool),
     });
     this.#catalog = new Catalog(config.separator, {
+      rank: (server) => {
+        const at = this.#fleet.names().indexOf(server);
+        return at < 0 ? Number.POSITIVE_INFINITY : at;
+      },
+      catalogOf: (server) => this.#fleet.get(server)?.catalog,
       dispatch: (route, method, params, call) => this.#dispatcher.dispatch(route, method, params, call),
       current,
       warning: (server, error) => this.emit('warning', { server, error }),
@@ -193,7 +198,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     if (!sup.config.enabled) return;
     const site = captureCallSite(this.#startRoute);
     const call = newCall({ signal }, site, sup.config.startTimeoutMs);
-    await sup.start(signal);
+    route.catalog.firstStart = true;
+    try {
+      await sup.start(signal);
+    } finally {
+      route.catalog.firstStart = false;
+    }
     if (this.#closed || sup.state !== 'ready' || !sup.description?.capabilities.tools) return;
     try {
       await this.#catalog.tools(route, call, true);
@@ -218,12 +228,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
    * an RpcError (the server's JSON-RPC error, numeric code).
    */
   request(server: string, method: string, params?: Params, opts: CallOptions = {}): Promise<unknown> {
-    const site = captureCallSite(this.request);
-    const bad =
-      checkOptions(opts, `${method} on '${server}'`) ??
-      checkParams(params, 'params', `${method} on '${server}'`);
-    if (bad) return Promise.reject(stampCallSite(bad, site));
-    return this.#dispatch(server, method, params, opts, site);
+    return this.#checked(server, method, params, opts, captureCallSite(this.request));
   }
 
   /** Calls a tool; a result with `isError: true` is a result, not a rejection. */
@@ -235,19 +240,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   ): Promise<CallToolResult> {
     const site = captureCallSite(this.callTool);
     const what = `${server}/${tool}`;
-    const bad =
-      args === null || typeof args !== 'object' || Array.isArray(args)
-        ? new SwitchboardError(
-            'E_INVALID_ARGUMENT',
-            `arguments for ${what} must be a JSON object, not ${args === null ? 'null' : Array.isArray(args) ? 'an array' : typeof args}`,
-            { data: { server, tool } },
-          )
-        : (checkOptions(opts, what) ?? checkParams(args, 'arguments', what));
+    const bad = notAnObject(args, server, tool) ?? checkOptions(opts, what);
     if (bad) return Promise.reject(stampCallSite(bad, site));
+    const json = jsonParams(args, 'arguments', what);
+    if ('error' in json) return Promise.reject(stampCallSite(json.error, site));
     const route = this.#fleet.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, this.#fleet.names()), site));
     const call = newCall(opts, site, route.sup.config.timeoutMs);
-    const params = { name: tool, arguments: args };
+    const params = { name: tool, arguments: json.params };
     if (route.catalog.tools && !route.catalog.tools.has(tool))
       return this.#callUnlisted(route, tool, params, call);
     return this.#dispatcher.dispatch(route, 'tools/call', params, call) as Promise<CallToolResult>;
@@ -340,17 +340,20 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     ) as Promise<Record<string, unknown>>;
   }
 
+  /** The checks every call gets where it starts, then the dispatch. */
   #checked(
     server: string,
     method: string,
-    params: Params,
+    params: Params | undefined,
     opts: CallOptions,
     site: CallSite,
   ): Promise<unknown> {
     const what = `${method} on '${server}'`;
-    const bad = checkOptions(opts, what) ?? checkParams(params, 'params', what);
+    const bad = checkOptions(opts, what);
     if (bad) return Promise.reject(stampCallSite(bad, site));
-    return this.#dispatch(server, method, params, opts, site);
+    const json = jsonParams(params, 'params', what);
+    if ('error' in json) return Promise.reject(stampCallSite(json.error, site));
+    return this.#dispatch(server, method, json.params, opts, site);
   }
 
   /** The hot path: O(1) route lookup, the mailbox's fast path when a slot is free, one futures table. */
@@ -389,7 +392,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     return (route) => newCall(opts, site, route.sup.config.timeoutMs, startedAt);
   }
 
-  /** Qualified names that two tools wanted; the first keeps it, the second gets a name of its own. */
+  /**
+   * Qualified names that two tools want: the tool whose server comes first in the config has it, the
+   * other has the name with a hash of its own server and tool.
+   */
   get collisions(): readonly NameCollision[] {
     return this.#catalog.collisions;
   }
@@ -420,7 +426,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       nextAttemptInMs:
         sup.nextAttemptAt === undefined ? undefined : Math.max(0, Math.round(sup.nextAttemptAt - now)),
       error:
-        sup.error && sup.state !== 'ready' ? { code: sup.error.code, message: sup.error.message } : undefined,
+        sup.error && explainedByError(sup.state)
+          ? { code: sup.error.code, message: sup.error.message }
+          : undefined,
     }));
   }
 
@@ -521,6 +529,16 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+function notAnObject(args: unknown, server: string, tool: string): SwitchboardError | undefined {
+  if (args !== null && typeof args === 'object' && !Array.isArray(args)) return undefined;
+  const kind = args === null ? 'null' : Array.isArray(args) ? 'an array' : typeof args;
+  return new SwitchboardError(
+    'E_INVALID_ARGUMENT',
+    `arguments for ${server}/${tool} must be a JSON object, not ${kind}`,
+    { data: { server, tool } },
+  );
 }
 
 function unknownServer(name: string, known: string[]): SwitchboardError {

@@ -75,6 +75,8 @@ export function createHttpTransport(spec: HttpSpec, opts: HttpTransportOptions):
 class SessionEndingTransport extends StreamableHTTPClientTransport {
   readonly #sessionEndMs: number;
   #ending: Promise<void> | undefined;
+  /** Shortens a session end that is under way. */
+  #hurry: (() => void) | undefined;
 
   constructor(url: URL, opts: StreamableHTTPClientTransportOptions, sessionEndMs: number) {
     super(url, opts);
@@ -94,23 +96,37 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     }
   }
 
-  override async close(): Promise<void> {
-    if (this.sessionId !== undefined) this.#ending ??= this.#endSession();
+  /** `now`: the DELETE gets {@link HURRIED_SESSION_END_MS} at most, a wait already under way included. */
+  override async close(opts: { now?: boolean } = {}): Promise<void> {
+    if (opts.now) this.#hurry?.();
+    if (this.sessionId !== undefined) this.#ending ??= this.#endSession(opts.now === true);
     await this.#ending;
     await super.close();
   }
 
-  async #endSession(): Promise<void> {
+  async #endSession(now: boolean): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let hurried: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.terminateSession().catch(() => {}),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#sessionEndMs);
+        timer = setTimeout(
+          resolve,
+          now ? Math.min(HURRIED_SESSION_END_MS, this.#sessionEndMs) : this.#sessionEndMs,
+        );
+        this.#hurry = () => {
+          hurried ??= setTimeout(resolve, HURRIED_SESSION_END_MS);
+        };
       }),
     ]);
+    this.#hurry = undefined;
     clearTimeout(timer);
+    clearTimeout(hurried);
   }
 }
+
+/** How long a DELETE may take when the connection is ended at once (`destroy()`). */
+const HURRIED_SESSION_END_MS = 250;
 
 /** The JSON-RPC error response to `message` in the body of an HTTP error the SDK threw for it, if any. */
 function errorAnswer(err: unknown, message: JSONRPCMessage): JSONRPCMessage | undefined {

@@ -247,14 +247,27 @@ export class StdioTransport implements Transport {
     // The leader is gone; whatever it started and left behind goes too.
     if (treeAlive(child)) {
       signalTree(child, 'SIGTERM');
-      const until = Date.now() + grace;
-      while (treeAlive(child) && Date.now() < until) await sleep(50); // each look reads /proc: not too often
-      if (treeAlive(child)) signalTree(child, 'SIGKILL');
+      await this.#treeGone(child, grace);
+      if (treeAlive(child)) {
+        signalTree(child, 'SIGKILL');
+        // A killed process takes a moment to be gone: close() resolves when it is, not when it was told.
+        await this.#treeGone(child, grace);
+      }
     }
     if (!treeAlive(child)) untrackGroup(child.pid!);
     child.stdout?.destroy();
     child.stderr?.destroy();
     this.#fireClose();
+  }
+
+  /** Waits up to `ms` for every process of the child's group to be gone. */
+  async #treeGone(child: ChildProcess, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    let step = 5;
+    while (treeAlive(child) && Date.now() < until) {
+      await sleep(step); // each look reads /proc: soon at first, then not too often
+      step = Math.min(step * 2, 50);
+    }
   }
 
   /** Waits up to `ms` for the process to exit; `cut` receives a function that ends the wait early. */

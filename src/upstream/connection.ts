@@ -69,6 +69,8 @@ export class UpstreamConnection {
   #perRequestStream: boolean;
   #closed: SwitchboardError | undefined;
   #closing: Promise<void> | undefined;
+  /** The close event is told once, however often the transport reports it. */
+  #closeTold = false;
   #badMessages = 0;
   /**
    * Our progress tokens: a per-connection random prefix plus the request id, so a token a caller put in
@@ -193,7 +195,10 @@ export class UpstreamConnection {
         instructions: client.getInstructions(),
       };
     } catch (err) {
-      await transport.close().catch(() => {});
+      // Nothing to save on a connection that never started: a stdio server is ended at once.
+      await (transport as Transport & { close(opts?: { now?: boolean }): Promise<void> })
+        .close({ now: true })
+        .catch(() => {});
       throw await startError(config, transport, err, opts.signal?.aborted === true, deadline.aborted, signal);
     }
     // The SDK client is done: from here on every message of this transport is ours to route.
@@ -232,16 +237,35 @@ export class UpstreamConnection {
    * `now` (a stdio server is not given time to exit on its own) also cuts a graceful close short.
    */
   close(reason?: SwitchboardError, opts: { now?: boolean } = {}): Promise<void> {
-    if (opts.now && this.#transport instanceof StdioTransport) void this.#transport.close({ now: true });
-    if (!this.#closing) {
-      this.#closed ??=
-        reason ??
-        new SwitchboardError('E_CLOSED', `connection to '${this.server}' was closed`, {
-          data: { server: this.server },
-        });
-      this.#correlator.close(this.#closed);
-      this.#closing = this.#transport.close().catch(() => {});
+    this.#closed ??=
+      reason ??
+      new SwitchboardError('E_CLOSED', `connection to '${this.server}' was closed`, {
+        data: { server: this.server },
+      });
+    this.#correlator.close(this.#closed);
+    return this.#endTransport(opts.now === true);
+  }
+
+  /**
+   * Closes the transport once. The promise is in place before the transport is asked, because some
+   * transports report themselves closed from inside close() (the SDK's SSE and HTTP ones do): whatever
+   * that report sets off finds the close already under way, instead of starting another. `now` hurries
+   * a close already under way.
+   */
+  #endTransport(now: boolean): Promise<void> {
+    const transport = this.#transport as Transport & { close(opts?: { now?: boolean }): Promise<void> };
+    if (this.#closing) {
+      if (now) void transport.close({ now: true }).catch(() => {});
+      return this.#closing;
     }
+    let done!: () => void;
+    this.#closing = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    transport
+      .close({ now })
+      .catch(() => {})
+      .then(done);
     return this.#closing;
   }
 
@@ -324,8 +348,10 @@ export class UpstreamConnection {
       );
       this.#correlator.close(this.#closed);
       // The server went away by itself; close() still ends whatever it left running in its group.
-      this.#closing ??= this.#transport.close().catch(() => {});
+      void this.#endTransport(false);
     }
+    if (this.#closeTold) return;
+    this.#closeTold = true;
     this.#events.close?.(this.#closed);
   }
 

@@ -14,6 +14,8 @@ export class InlineHost implements UpstreamHost {
   #closed = false;
   #now = false;
   #closing = new AbortController();
+  /** The handshake in progress: a close() during it waits until it has ended what it started. */
+  #opening: Promise<unknown> | undefined;
 
   constructor(config: ServerConfig, events: HostEvents) {
     this.server = config.name;
@@ -26,7 +28,9 @@ export class InlineHost implements UpstreamHost {
     if (this.#closed) throw closedError(this.server);
     // A close() during the handshake ends the handshake too, not only what follows it.
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal;
-    const conn = await UpstreamConnection.open(this.#config, { signal, events: this.#events });
+    const opening = UpstreamConnection.open(this.#config, { signal, events: this.#events });
+    this.#opening = opening;
+    const conn = await opening;
     if (this.#closed) {
       await conn.close(undefined, { now: this.#now });
       throw closedError(this.server);
@@ -61,6 +65,7 @@ export class InlineHost implements UpstreamHost {
     this.#closed = true;
     this.#now ||= opts.now === true;
     this.#closing.abort(reason ?? closedError(this.server));
+    await this.#opening?.catch(() => {});
     await this.#conn?.close(reason ?? closedError(this.server), { now: this.#now });
   }
 }

@@ -70,6 +70,8 @@ export class ThreadHost implements UpstreamHost {
   #exited: Promise<void> = Promise.resolve();
   /** Process groups led by the server processes the worker started. */
   #groups = new Set<number>();
+  /** Settles when what the worker's servers left running is gone, after the worker exited. */
+  #groupsEnded: Promise<void> | undefined;
 
   constructor(config: ServerConfig, events: HostEvents) {
     this.server = config.name;
@@ -176,7 +178,7 @@ export class ThreadHost implements UpstreamHost {
         signal?.removeEventListener('abort', onAbort);
         // What the worker posted before it exited is read first: its own account beats "it exited".
         for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) onMessage(m.message);
-        this.#endGroups();
+        this.#groupsEnded = this.#endGroups();
         if (!started) {
           this.#correlator.close(closedError(this.server));
           reject(
@@ -244,18 +246,24 @@ export class ThreadHost implements UpstreamHost {
       const timer = setTimeout(() => void worker.terminate(), this.#config.closeGraceMs * 3 + 1000);
       await this.#exited;
       clearTimeout(timer);
-      this.#endGroups();
+      await (this.#groupsEnded ?? this.#endGroups());
     })();
     return this.#closing;
   }
 
-  /** After the worker is gone: whatever its servers left running is ended from here. */
-  #endGroups(): void {
-    for (const pid of this.#groups) {
-      if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
-      untrackGroup(pid);
-    }
+  /**
+   * After the worker is gone: whatever its servers left running is ended from here, and the promise
+   * settles once it is gone (a killed process takes a moment).
+   */
+  async #endGroups(): Promise<void> {
+    const groups = [...this.#groups];
     this.#groups.clear();
+    const left = groups.filter((pid) => groupAlive(pid));
+    for (const pid of left) signalGroup(pid, 'SIGKILL');
+    const until = Date.now() + 2000;
+    while (left.some((pid) => groupAlive(pid)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 10));
+    for (const pid of groups) if (!groupAlive(pid)) untrackGroup(pid);
   }
 
   #tell(message: ToWorker): void {

@@ -24,10 +24,24 @@ let ending: Promise<void> | undefined;
 /** A close that arrives during the handshake ends the handshake too, not only what follows it. */
 const starting = new AbortController();
 
-/** Ends the connection and its process tree, then the port: the worker then runs out of work and exits. */
+/**
+ * Ends the connection and its process tree, then the port: the worker then runs out of work and exits.
+ * `ending` is set before the connection is asked to close, since a transport may report the close from
+ * inside close(), and that report comes back here.
+ */
 function end(now: boolean): Promise<void> {
-  if (now) void conn?.close(undefined, { now: true });
-  ending ??= (conn?.close() ?? Promise.resolve()).finally(() => port.close());
+  if (ending) {
+    if (now) void conn?.close(undefined, { now: true });
+    return ending;
+  }
+  let done!: () => void;
+  ending = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  void (conn?.close(undefined, { now }) ?? Promise.resolve()).finally(() => {
+    port.close();
+    done();
+  });
   return ending;
 }
 

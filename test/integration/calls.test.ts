@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Switchboard, SwitchboardError } from '../../src/index.js';
-import { fixture, type Isolation, structured } from '../helpers.js';
+import { fixture, type Isolation, structured, waitFor } from '../helpers.js';
 
 function code(err: unknown): string {
   return err instanceof SwitchboardError ? err.code : `not a SwitchboardError: ${String(err)}`;
@@ -124,6 +124,118 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.deepEqual(ok.received.arguments, { at: '2026-01-02T03:04:05.000Z', n: 1 });
     });
 
+    test('arguments reach the server as JSON would send them, the same inline and in a thread', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      class Money {
+        cents = 1234;
+        toJSON() {
+          return `${(this.cents / 100).toFixed(2)} EUR`;
+        }
+      }
+      const args = {
+        price: new Money(),
+        link: new URL('https://example.com/a?b=c'),
+        literal: { hidden: 1, toJSON: () => 'shown' },
+        plain: { kept: [1, 'two', null] },
+      };
+      const got = (await sb.callTool('e', 'meta', args)) as {
+        received: { arguments: Record<string, unknown> };
+      };
+      assert.deepEqual(got.received.arguments, {
+        price: '12.34 EUR',
+        link: 'https://example.com/a?b=c',
+        literal: 'shown',
+        plain: { kept: [1, 'two', null] },
+      });
+    });
+
+    test('arguments that cannot be read or are nested too deeply reject with E_INVALID_ARGUMENT, never throw', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      let deep: Record<string, unknown> = {};
+      for (let i = 0; i < 20_000; i++) deep = { d: deep };
+      const throwing = {
+        get boom(): unknown {
+          throw new Error('getter failed');
+        },
+      };
+      const bigJson = { v: { toJSON: () => 10n } };
+      for (const [args, message] of [
+        [deep, /nested more than \d+ levels deep/],
+        [throwing, /arguments\.boom: reading it failed: getter failed/],
+        [bigJson, /arguments\.v: a bigint/],
+      ] as [Record<string, unknown>, RegExp][]) {
+        let sync: unknown;
+        let call: Promise<unknown> | undefined;
+        try {
+          call = sb.callTool('e', 'meta', args);
+        } catch (err) {
+          sync = err;
+        }
+        assert.equal(sync, undefined, `threw synchronously: ${String(sync)}`);
+        const err = await call!.catch((e) => e);
+        assert.equal(code(err), 'E_INVALID_ARGUMENT', String(err));
+        assert.match((err as Error).message, message);
+      }
+    });
+
+    test('an abort reason with no string form is still an E_ABORTED, and the call is cancelled', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, maxInFlight: 1 }) },
+      });
+      const controller = new AbortController();
+      const sent = sb.callTool('e', 'sleep', { ms: 1500 }, { signal: controller.signal }).catch((e) => e);
+      const queued = sb.callTool('e', 'sleep', { ms: 10 }, { signal: controller.signal }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      const started = performance.now();
+      controller.abort(Object.create(null));
+      for (const err of [await sent, await queued]) {
+        assert.equal(code(err), 'E_ABORTED', String(err));
+        assert.match((err as Error).message, /aborted by the caller/);
+      }
+      assert.ok(performance.now() - started < 500, 'at once');
+    });
+
+    test('a deadline longer than a timer can hold (2^31-1 ms) is kept, not fired at once', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, maxInFlight: 1 }) },
+      });
+      const first = sb.callTool('e', 'sleep', { ms: 200 });
+      const long = sb.callTool('e', 'echo', { nonce: 'long' }, { timeoutMs: 3e9 });
+      const forever = sb.callTool('e', 'echo', { nonce: 'max' }, { timeoutMs: Number.MAX_SAFE_INTEGER });
+      await first;
+      assert.equal(structured<{ nonce: string }>(await long).nonce, 'long');
+      assert.equal(structured<{ nonce: string }>(await forever).nonce, 'max');
+    });
+
+    test('a listing in progress is shared, but each caller keeps its own deadline and signal', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, env: { ECHO_LIST_DELAY_MS: '300' } }) },
+      });
+      const controller = new AbortController();
+      const t0 = performance.now();
+      const a = sb.listTools({ refresh: true, signal: controller.signal, timeoutMs: 10_000 }).catch((e) => e);
+      const b = sb.listTools({ refresh: true, timeoutMs: 10_000 }).catch((e) => e);
+      const c = sb.listTools({ refresh: true, timeoutMs: 100 }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      controller.abort();
+      assert.equal(code(await a), 'E_ABORTED');
+      const cErr = await c;
+      assert.equal(code(cErr), 'E_TIMEOUT');
+      assert.match((cErr as Error).message, /timed out after 100 ms/);
+      assert.ok(performance.now() - t0 < 500, 'c ended at its own deadline');
+      const bTools = await b;
+      assert.ok(Array.isArray(bTools), `b, which nobody aborted, got its tools: ${String(bTools)}`);
+      assert.equal((bTools as unknown[]).length, 12);
+      // An unlisted tool's refresh is a listing too.
+      const c2 = new AbortController();
+      const refresh = sb.listTools({ refresh: true, signal: c2.signal }).catch((e) => e);
+      const unlisted = sb.callTool('e', 'nope', {}, { timeoutMs: 10_000 }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      c2.abort();
+      await refresh;
+      assert.equal(code(await unlisted), 'E_UNKNOWN_TOOL');
+    });
+
     test('aborting with a reason that is itself a SwitchboardError gives each call its own E_ABORTED', async () => {
       await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
       const controller = new AbortController();
@@ -143,6 +255,32 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       }
       assert.notEqual(a, b, 'each call has its own error');
       assert.notEqual(a, reason);
+    });
+
+    test('which tool keeps a contested qualified name follows the config order, not start timing, across restarts', async () => {
+      // 'a' is first in the config but lists its tools last.
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          a: fixture('a', { isolation, ...quiet, env: { ECHO_TOOLS: '_b', ECHO_LIST_DELAY_MS: '300' } }),
+          a_: fixture('a_', { isolation, ...quiet, env: { ECHO_TOOLS: 'b' } }),
+        },
+      });
+      assert.deepEqual(sb.resolveTool('a___b'), { server: 'a', name: '_b' });
+      const renamed = (await sb.listTools()).find((t) => t.server === 'a_' && t.name === 'b')!.qualifiedName;
+      assert.match(renamed, /^a___b_[0-9a-f]{8}$/);
+      assert.equal(
+        structured<{ server: string }>(await sb.callQualified('a___b', { nonce: 'x' })).server,
+        'a',
+      );
+      // 'a' restarts: it keeps the name, 'a_' keeps its own, and the collision is still reported.
+      await sb.callTool('a', 'exit', {}).catch(() => {});
+      assert.ok(await waitFor(() => sb.servers()[0]?.state === 'ready' && sb.servers()[0]?.generation === 2));
+      await waitFor(() => sb.servers()[0]?.tools === 13);
+      await sb.listTools({ refresh: true });
+      assert.deepEqual(sb.resolveTool('a___b'), { server: 'a', name: '_b' });
+      assert.deepEqual(sb.resolveTool(renamed), { server: 'a_', name: 'b' });
+      assert.equal(sb.collisions.length, 1);
+      assert.deepEqual(sb.collisions[0]?.kept, { server: 'a', name: '_b' });
     });
 
     test('two tools that want one qualified name are both callable by (server, tool); each gets a name of its own', async () => {

@@ -234,6 +234,23 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       }
     });
 
+    test('destroy() does not wait closeGraceMs for a DELETE that is never answered', BOUND, async () => {
+      const fx = await startStatefulFixture('s5', { onDelete: 'hang' });
+      try {
+        const sb = await Switchboard.start({
+          mcpServers: { web: { url: fx.url, isolation, closeGraceMs: 5000 } },
+        });
+        assert.equal(sb.servers()[0]?.state, 'ready', sb.servers()[0]?.error?.message);
+        const t0 = performance.now();
+        await sb.destroy();
+        const ms = performance.now() - t0;
+        assert.ok(ms < 1500, `destroy() took ${Math.round(ms)} ms`);
+        assert.equal(fx.deletes.length, 1, 'the DELETE was still sent');
+      } finally {
+        await fx.close();
+      }
+    });
+
     test(
       'a server that never answers the DELETE holds close() no longer than closeGraceMs',
       BOUND,

@@ -232,7 +232,7 @@ for (const kind of ['sse', 'http'] as const) {
       const sb = await Switchboard.start({ mcpServers: { blink: {
         type: ${JSON.stringify(kind)}, url: fx.url, protocol: ${JSON.stringify(kind === 'sse' ? 'legacy' : 'auto')},
         health: { intervalMs: 40, timeoutMs: 500, failures: 1 },
-        restart: { initialDelayMs: 40, maxDelayMs: 80, jitter: 0 } } } });
+        restart: { initialDelayMs: 40, maxDelayMs: 80, jitter: 0, crashLoopAfter: 1000 } } } });
       const until = async (state) => {
         for (let i = 0; i < 500 && sb.servers()[0].state !== state; i++) await new Promise((r) => setTimeout(r, 10));
       };
@@ -289,3 +289,160 @@ describe('HTTP upstream outages', () => {
     }
   });
 });
+
+for (const isolation of ['inline', 'thread'] as Isolation[]) {
+  describe(`lifecycle edges (${isolation})`, () => {
+    test('closing a live legacy SSE connection ends it once (its transport reports the close inside close())', async () => {
+      const run = await runScript(`
+        const { Switchboard } = await import(SB);
+        const { serveFixture } = await import(${JSON.stringify(`${ROOT}dist/test/helpers.js`)});
+        const fx = await serveFixture('sse', 'ev');
+        const sb = await Switchboard.start({ mcpServers: { ev: { type: 'sse', url: fx.url,
+          isolation: ${JSON.stringify(isolation)}, health: false } } });
+        const r = await sb.callTool('ev', 'echo', { nonce: 'n1' });
+        const warnings = [];
+        sb.on('warning', ({ error }) => warnings.push(error.message));
+        await sb.close();
+        await fx.kill();
+        console.log('closed', r.structuredContent.nonce, warnings.length);
+      `);
+      assert.equal(run.code, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /Maximum call stack|RangeError/);
+      assert.match(run.stdout, /^closed n1 0$/m);
+    });
+
+    test('aborting a start, or a handshake that times out, ends a stdio server at once, not after closeGraceMs', async () => {
+      const tag = `lc-handshake-${isolation}-${process.pid}-${Date.now()}`;
+      // A process that never answers the handshake and ignores the end of its stdin.
+      const mute = {
+        command: process.execPath,
+        args: ['-e', "process.stdin.on('data', () => {}); setInterval(() => {}, 1000)", tag],
+        isolation,
+        closeGraceMs: 3000,
+      };
+      const controller = new AbortController();
+      const started = performance.now();
+      const aborted = Switchboard.start({ mcpServers: { m: mute } }, { signal: controller.signal }).catch(
+        (e) => e,
+      );
+      assert.ok(await waitFor(() => processesWith(tag).length === 1, 5000), 'the server started');
+      controller.abort();
+      assert.equal(code(await aborted), 'E_ABORTED');
+      const abortMs = performance.now() - started;
+      assert.deepEqual(processesWith(tag), [], 'gone when start() settles');
+      assert.ok(abortMs < 2500, `an aborted start took ${Math.round(abortMs)} ms`);
+      const t0 = performance.now();
+      const sb = await Switchboard.start({
+        mcpServers: { m: { ...mute, startTimeoutMs: 300, restart: false } },
+      });
+      const timeoutMs = performance.now() - t0;
+      assert.equal(sb.servers()[0]?.state, 'failed');
+      assert.match(sb.servers()[0]?.error?.message ?? '', /no handshake within 300 ms/);
+      assert.ok(timeoutMs < 2000, `a timed-out handshake took ${Math.round(timeoutMs)} ms to settle`);
+      assert.deepEqual(processesWith(tag), []);
+      await sb.close();
+    });
+
+    test('destroy() during a handshake resolves once the server is gone, without waiting closeGraceMs', async () => {
+      const tag = `lc-destroy-hs-${isolation}-${process.pid}-${Date.now()}`;
+      const sb = await Switchboard.start({ mcpServers: { a: fixture('a', { isolation, ...quick }) } });
+      const mute = {
+        command: process.execPath,
+        args: ['-e', "process.stdin.on('data', () => {}); setInterval(() => {}, 1000)", tag],
+        isolation,
+        closeGraceMs: 3000,
+      };
+      const reloading = sb
+        .reload({ mcpServers: { a: fixture('a', { isolation, ...quick }), m: mute } })
+        .catch((e) => e);
+      assert.ok(await waitFor(() => processesWith(tag).length === 1, 5000), 'the server started');
+      const t0 = performance.now();
+      await sb.destroy();
+      const ms = performance.now() - t0;
+      assert.deepEqual(processesWith(tag), [], 'gone when destroy() resolves');
+      assert.ok(ms < 1500, `destroy() took ${Math.round(ms)} ms`);
+      await reloading;
+    });
+
+    test('a server enabled by a reload has its tools read', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { a: fixture('a', { isolation, ...quick, enabled: false }) },
+      });
+      const catalogs: string[] = [];
+      sb.on('catalog', ({ server, tools }) => catalogs.push(`${server}:${tools}`));
+      await sb.reload({ mcpServers: { a: fixture('a', { isolation, ...quick }) } });
+      assert.ok(await waitFor(() => catalogs.length > 0), 'the catalog was read');
+      assert.equal(sb.servers()[0]?.tools, 12);
+      assert.deepEqual(sb.resolveTool('a__echo'), { server: 'a', name: 'echo' });
+      const r = structured<{ nonce: string }>(await sb.callQualified('a__echo', { nonce: 'q' }));
+      assert.equal(r.nonce, 'q');
+    });
+
+    test('disabling a server by reload lets its running calls finish, then it is disabled', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { a: fixture('a', { isolation, ...quick }) } });
+      const log = stateLog(sb);
+      const running = sb.callTool('a', 'sleep', { ms: 400, nonce: 'finishes' });
+      await new Promise((r) => setTimeout(r, 50));
+      await sb.reload(
+        { mcpServers: { a: fixture('a', { isolation, ...quick, enabled: false }) } },
+        { drainMs: 5000 },
+      );
+      const r = structured<{ nonce: string }>(await running);
+      assert.equal(r.nonce, 'finishes');
+      assert.deepEqual(log, ['a:draining', 'a:disabled']);
+      const err = await sb.callTool('a', 'echo', {}).catch((e) => e);
+      assert.equal(code(err), 'E_UPSTREAM_UNAVAILABLE');
+      assert.match((err as Error).message, /disabled/);
+    });
+
+    test('restart policy changes apply in place in every state: on for a failed server, off during backoff', async () => {
+      const failing = {
+        command: process.execPath,
+        args: ['-e', 'process.exit(4)'],
+        isolation,
+        health: false,
+      };
+      await using sb = await Switchboard.start({ mcpServers: { f: { ...failing, restart: false } } });
+      assert.equal(sb.servers()[0]?.state, 'failed');
+      assert.match(sb.servers()[0]?.error?.message ?? '', /exited with code 4/);
+      // Restarts on: it is tried again.
+      const on = {
+        ...failing,
+        restart: { initialDelayMs: 30, maxDelayMs: 30, jitter: 0, crashLoopAfter: 100 },
+      };
+      await sb.reload({ mcpServers: { f: on } });
+      assert.ok(await waitFor(() => (sb.servers()[0]?.generation ?? 0) >= 3, 5000), 'retried');
+      assert.ok(['backoff', 'starting'].includes(sb.servers()[0]!.state));
+      // Restarts off during backoff: no further attempt, and the message says why it stays down.
+      const report = await sb.reload({ mcpServers: { f: { ...failing, restart: false } } });
+      assert.deepEqual(report.updated, ['f']);
+      await waitFor(() => sb.servers()[0]?.state === 'failed', 2000);
+      const generation = sb.servers()[0]?.generation;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(sb.servers()[0]?.state, 'failed');
+      assert.equal(sb.servers()[0]?.generation, generation, 'no attempt after restarts were turned off');
+      const err = await sb.callTool('f', 'x', {}).catch((e) => e);
+      assert.match((err as Error).message, /restarts are off for it/);
+    });
+
+    test('a crash-loop retry follows a shorter crashLoopRetryMs applied in place', async () => {
+      const failing = {
+        command: process.execPath,
+        args: ['-e', 'process.exit(4)'],
+        isolation,
+        health: false,
+      };
+      const policy = { initialDelayMs: 10, maxDelayMs: 10, jitter: 0, crashLoopAfter: 2 };
+      await using sb = await Switchboard.start({
+        mcpServers: { f: { ...failing, restart: { ...policy, crashLoopRetryMs: 600_000 } } },
+      });
+      assert.ok(await waitFor(() => sb.servers()[0]?.state === 'crashloop', 5000));
+      const generation = sb.servers()[0]!.generation;
+      await sb.reload({ mcpServers: { f: { ...failing, restart: { ...policy, crashLoopRetryMs: 100 } } } });
+      assert.ok(
+        await waitFor(() => sb.servers()[0]!.generation > generation, 3000),
+        `no attempt; next in ${sb.servers()[0]?.nextAttemptInMs} ms`,
+      );
+    });
+  });
+}

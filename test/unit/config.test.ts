@@ -135,3 +135,22 @@ test('stripJsonComments keeps strings intact and positions stable', () => {
   assert.equal(out.length, text.length);
   assert.deepEqual(JSON.parse(out), { a: 'http://x//y', b: [1, 2] });
 });
+
+test('a duration longer than a timer can wait is refused with the limit, not fired at once', () => {
+  for (const entry of [
+    { timeoutMs: 3e9 },
+    { health: { intervalMs: 3e9 } },
+    { restart: { initialDelayMs: 3e9 } },
+    { closeGraceMs: 2 ** 31 },
+  ]) {
+    assert.throws(
+      () => parseConfig({ mcpServers: { s: { command: 'x', ...entry } } }),
+      /must be at most 2147483647 ms \(about 24\.8 days\)/,
+      JSON.stringify(entry),
+    );
+  }
+  assert.equal(
+    parseConfig({ mcpServers: { s: { command: 'x', timeoutMs: 2 ** 31 - 1 } } }).servers[0]?.timeoutMs,
+    2 ** 31 - 1,
+  );
+});

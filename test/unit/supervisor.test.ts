@@ -274,3 +274,47 @@ test('an in-place update during a ping keeps one ping loop', async () => {
   // One loop: a ping every 10 + 30 ms at most, over about 300 ms.
   assert.ok(hosts[0]!.pings <= 10, `${hosts[0]!.pings} pings`);
 });
+
+test('a connection lost before its start was taken as done is a failed start, not a ready server', async () => {
+  const { sup, hosts, states } = setup({ initialDelayMs: 10_000, jitter: 0 });
+  const started = sup.start().catch((e: unknown) => e);
+  hosts[0]!.events.close?.(closed('exited right after its handshake'));
+  hosts[0]!.up(); // the start's own outcome, after the loss
+  assert.match(String(await started), /exited right after its handshake/);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(sup.state, 'backoff');
+  assert.deepEqual(states, ['starting', 'backoff']);
+  await sup.stop(closed('done'));
+});
+
+test('a state event carries an error only where the error explains the state', async () => {
+  const config: ServerConfig = parseConfig({
+    mcpServers: { s: { command: 'x', health: false, restart: { initialDelayMs: 10_000, jitter: 0 } } },
+  }).servers[0]!;
+  const hosts: FakeHost[] = [];
+  const events: [ServerState, string | undefined][] = [];
+  const sup = new Supervisor(
+    config,
+    (cfg, ev) => {
+      const h = new FakeHost(cfg.name, ev);
+      hosts.push(h);
+      return h;
+    },
+    {
+      state: (s, e) => events.push([s, e?.message]),
+      ready: () => {},
+      notification: () => {},
+      warning: () => {},
+      stderr: () => {},
+    },
+  );
+  const started = sup.start().catch(() => {});
+  hosts[0]!.fail('no licence');
+  await started;
+  await sup.stop(closed('done'));
+  assert.deepEqual(events, [
+    ['starting', undefined],
+    ['backoff', 'no licence'],
+    ['closed', undefined],
+  ]);
+});
