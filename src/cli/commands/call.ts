@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type CallToolResult, type Switchboard, SwitchboardError } from '../../index.js';
+import { type CallOptions, type CallToolResult, type Switchboard, SwitchboardError } from '../../index.js';
 import { type CommandContext, UsageError, withSwitchboard } from '../context.js';
 import { renderContent } from '../format.js';
 
@@ -31,7 +31,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         `'${target}' is not <server>/<tool> or a known qualified name; see \`switchboard tools\``,
       );
     }
-    const schema = await propertyTypes(sb, ref.server, ref.name);
+    const schema = await propertyTypes(sb, ref.server, ref.name, {
+      signal: ctx.signal,
+      timeoutMs: ctx.flags.timeoutMs,
+    });
     for (const pair of pairs) {
       const at = pair.indexOf('=');
       const key = pair.slice(0, at);
@@ -142,10 +145,15 @@ function describe(value: unknown): string {
 }
 
 /** The declared JSON type of each top-level property, from the tool's inputSchema (if it is listed). */
-async function propertyTypes(sb: Switchboard, server: string, tool: string): Promise<Map<string, unknown>> {
+async function propertyTypes(
+  sb: Switchboard,
+  server: string,
+  tool: string,
+  opts: CallOptions,
+): Promise<Map<string, unknown>> {
   const types = new Map<string, unknown>();
   try {
-    const tools = await sb.listTools();
+    const tools = await sb.listTools(opts);
     const entry = tools.find((t) => t.server === server && t.name === tool);
     const props = (entry?.tool.inputSchema as { properties?: Record<string, { type?: unknown }> } | undefined)
       ?.properties;
