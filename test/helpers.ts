@@ -33,6 +33,17 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** True while a process with this pid runs: one that exited but was not reaped yet (a zombie) does not. */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 5000,

@@ -100,19 +100,30 @@ export class NameRegistry {
     return this.#takeRenamed(wanted, server, name);
   }
 
-  /** Gives a pair the name made of its own hash, in place of `wanted`. */
+  /**
+   * Gives a pair a name made of its own hash, in place of `wanted`: one no other pair has, and not
+   * `wanted` itself (a pair that already holds its hashed name and is displaced again needs another).
+   */
   #takeRenamed(wanted: string, server: string, name: string): string | undefined {
-    // The pair, not the joined name, is hashed: `a`/`_b` and `a_`/`b` join to the same text.
-    const suffix = `_${stableHash(`${server}\u0000${name}`)}`;
     const full = `${server}${this.separator}${name}`;
-    const renamed = `${full.slice(0, Math.max(0, this.maxLength - suffix.length))}${suffix}`;
-    const other = this.#byQualified.get(renamed);
-    if (other && !same(other, server, name)) return undefined;
-    this.#byQualified.set(renamed, { server, name });
-    const pairs = this.#displaced.get(wanted) ?? new Map();
-    this.#displaced.set(wanted, pairs);
-    pairs.set(`${server}\u0000${name}`, { server, name, qualifiedName: renamed });
-    return renamed;
+    for (let attempt = 0; attempt < 16; attempt++) {
+      // The pair, not the joined name, is hashed: `a`/`_b` and `a_`/`b` join to the same text.
+      const seed = attempt === 0 ? `${server}\u0000${name}` : `${server}\u0000${name}\u0000${attempt}`;
+      const suffix = `_${stableHash(seed)}`;
+      const renamed = `${full.slice(0, Math.max(0, this.maxLength - suffix.length))}${suffix}`;
+      if (renamed === wanted) continue;
+      const other = this.#byQualified.get(renamed);
+      if (other && !same(other, server, name)) continue;
+      // Whatever name this pair had before is no longer its own.
+      for (const [q, ref] of this.#byQualified)
+        if (q !== renamed && q !== wanted && same(ref, server, name)) this.#byQualified.delete(q);
+      this.#byQualified.set(renamed, { server, name });
+      const pairs = this.#displaced.get(wanted) ?? new Map();
+      this.#displaced.set(wanted, pairs);
+      pairs.set(`${server}\u0000${name}`, { server, name, qualifiedName: renamed });
+      return renamed;
+    }
+    return undefined;
   }
 
   resolve(qualifiedName: string): QualifiedRef | undefined {

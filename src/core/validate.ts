@@ -2,6 +2,7 @@
  * Checks on what a caller hands the switchboard, made where the call starts so that a bad value is the
  * caller's E_INVALID_ARGUMENT, the same inline and in a thread, before anything is queued or sent.
  */
+import { types } from 'node:util';
 import { SwitchboardError } from './errors.js';
 
 /** The largest delay a Node timer holds; longer ones fire at once. */
@@ -35,14 +36,14 @@ export const MAX_DEPTH = 1000;
  * reading throws (a getter, a proxy).
  */
 export function toJson(value: unknown, path: string): { value: unknown } | { problem: string } {
-  const state = { convert: false, ancestors: new Set<object>() };
+  const state: WalkState = { convert: false, ancestors: [], keys: [] };
   let problem: string | undefined;
   try {
-    problem = walk(value, '', path, 0, state);
+    problem = walk(value, '', 0, state);
   } catch (err) {
-    problem = `${path}: reading it failed: ${(err as Error)?.message ?? String(err)}`;
+    problem = `reading it failed: ${(err as Error)?.message ?? String(err)}`;
   }
-  if (problem) return { problem };
+  if (problem) return { problem: `${pathOf(path, state.keys)}: ${problem}` };
   if (!state.convert) return { value };
   try {
     return { value: JSON.parse(JSON.stringify(value)) as unknown };
@@ -52,12 +53,25 @@ export function toJson(value: unknown, path: string): { value: unknown } | { pro
 }
 
 interface WalkState {
-  /** A value JSON converts was met: the result is the JSON round trip, not the value itself. */
+  /**
+   * Something JSON converts was met (a toJSON, a class instance, a proxy, an array with extra
+   * properties): the result is the JSON round trip, not the value itself, which a worker thread would
+   * otherwise structured-clone differently.
+   */
   convert: boolean;
-  ancestors: Set<object>;
+  ancestors: object[];
+  /** Where the walk is: the path of the value it refuses, built only then. */
+  keys: (string | number)[];
 }
 
-function walk(raw: unknown, key: string, path: string, depth: number, state: WalkState): string | undefined {
+function pathOf(root: string, keys: (string | number)[]): string {
+  let path = root;
+  for (const key of keys) path += typeof key === 'number' ? `[${key}]` : `.${key}`;
+  return path;
+}
+
+/** Checks one value; on a problem, `state.keys` is left at its path. */
+function walk(raw: unknown, key: string, depth: number, state: WalkState): string | undefined {
   let value = raw;
   if (
     value !== null &&
@@ -68,7 +82,7 @@ function walk(raw: unknown, key: string, path: string, depth: number, state: Wal
     try {
       value = (value as { toJSON(key: string): unknown }).toJSON(key);
     } catch (err) {
-      return `${path}: its toJSON() failed: ${(err as Error)?.message ?? String(err)}`;
+      return `its toJSON() failed: ${(err as Error)?.message ?? String(err)}`;
     }
   }
   switch (typeof value) {
@@ -77,39 +91,46 @@ function walk(raw: unknown, key: string, path: string, depth: number, state: Wal
     case 'undefined':
       return;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${path}: ${value} cannot be sent as JSON`;
+      return Number.isFinite(value) ? undefined : `${value} cannot be sent as JSON`;
     case 'bigint':
-      return `${path}: a bigint cannot be sent as JSON; send it as a string or a number`;
+      return 'a bigint cannot be sent as JSON; send it as a string or a number';
     case 'function':
-      return `${path}: a function cannot be sent as JSON`;
+      return 'a function cannot be sent as JSON';
     case 'symbol':
-      return `${path}: a symbol cannot be sent as JSON`;
+      return 'a symbol cannot be sent as JSON';
   }
   if (value === null) return;
   const obj = value as object;
-  if (depth >= MAX_DEPTH) return `${path}: nested more than ${MAX_DEPTH} levels deep`;
-  if (state.ancestors.has(obj)) return `${path}: a circular reference cannot be sent as JSON`;
-  state.ancestors.add(obj);
+  if (ArrayBuffer.isView(obj)) {
+    state.convert = true; // numbers only: nothing to refuse, and nothing worth walking one by one
+    return;
+  }
+  if (depth >= MAX_DEPTH) return `nested more than ${MAX_DEPTH} levels deep`;
+  if (state.ancestors.includes(obj)) return 'a circular reference cannot be sent as JSON';
+  if (types.isProxy(obj)) state.convert = true;
+  state.ancestors.push(obj);
   let problem: string | undefined;
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length && !problem; i++)
-      problem = walk(obj[i], String(i), `${path}[${i}]`, depth + 1, state);
+    // Properties beside the elements are left out by JSON, and cloned (or refused) by a thread.
+    if (Object.keys(obj).length !== obj.length) state.convert = true;
+    for (let i = 0; i < obj.length; i++) {
+      state.keys.push(i);
+      problem = walk(obj[i], String(i), depth + 1, state);
+      if (problem) return problem;
+      state.keys.pop();
+    }
   } else {
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) state.convert = true; // a Map, a Set, a class instance
     for (const k of Object.keys(obj)) {
-      let child: unknown;
-      try {
-        child = (obj as Record<string, unknown>)[k];
-      } catch (err) {
-        problem = `${path}.${k}: reading it failed: ${(err as Error)?.message ?? String(err)}`;
-        break;
-      }
-      problem = walk(child, k, `${path}.${k}`, depth + 1, state);
-      if (problem) break;
+      state.keys.push(k);
+      const child = (obj as Record<string, unknown>)[k]; // a getter that throws is caught in toJson
+      problem = walk(child, k, depth + 1, state);
+      if (problem) return problem;
+      state.keys.pop();
     }
   }
-  state.ancestors.delete(obj);
+  state.ancestors.pop();
   return problem;
 }
 

@@ -42,9 +42,21 @@ export function newCall(
 /** E_INVALID_ARGUMENT for options no call can run with; checked where the call starts. */
 export function checkOptions(opts: CallOptions, what: string): SwitchboardError | undefined {
   if (opts === null || typeof opts !== 'object') {
-    return new SwitchboardError('E_INVALID_ARGUMENT', `${what}: options must be an object, not ${opts}`);
+    return invalid(`${what}: options must be an object, not ${opts === null ? 'null' : typeof opts}`);
   }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
+    return invalid(
+      `${what}: signal must be an AbortSignal (from an AbortController), not ${typeof opts.signal}`,
+    );
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function')
+    return invalid(`${what}: onProgress must be a function, not ${typeof opts.onProgress}`);
+  if (opts.retry !== undefined && typeof opts.retry !== 'boolean')
+    return invalid(`${what}: retry must be true or false, not ${typeof opts.retry}`);
   return checkTimeout(opts.timeoutMs, what);
+}
+
+function invalid(message: string): SwitchboardError {
+  return new SwitchboardError('E_INVALID_ARGUMENT', message);
 }
 
 /**

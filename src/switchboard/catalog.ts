@@ -36,6 +36,8 @@ export interface ServerCatalog {
   key: string | undefined;
   /** The server's first start is in progress, and reads the catalog itself once it is up. */
   firstStart?: boolean;
+  /** One more for each `list_changed`: a read that began before it is read again. */
+  version?: number;
 }
 
 export interface CatalogContext {
@@ -115,27 +117,40 @@ export class Catalog {
   /** A server's tools: the cached map, or read (again, with `refresh`). One read at a time per server. */
   /**
    * A server's tools: the cached map, or read (again, with `refresh`). One read at a time per server: a
-   * caller that comes while one is under way waits for it, within its own deadline and signal; if that
-   * read ends on its starter's deadline or abort, not this caller's, this caller reads for itself.
+   * caller that comes while one is under way waits for it, within its own deadline and signal. If that
+   * read fails for a reason of its starter's (its deadline, its abort, its retry rule when the server
+   * went down), this caller reads for itself.
    */
   async tools(route: Route, call: Call, refresh = false): Promise<Map<string, ToolEntry>> {
     const cat = route.catalog;
     if (cat.tools && !refresh) return cat.tools;
-    for (;;) {
+    for (let joins = 0; ; joins++) {
       const shared = cat.loading;
-      if (!shared) return this.#load(route, call);
+      if (!shared || joins >= 3) return this.#load(route, call);
       try {
         return await joined(shared, call, route.sup.name, 'tools/list');
       } catch (err) {
-        const others = isSwitchboardError(err, 'E_TIMEOUT') || isSwitchboardError(err, 'E_ABORTED');
-        if (!others || call.signal?.aborted || call.deadline - performance.now() < 1) throw err;
+        const theirs = ['E_TIMEOUT', 'E_ABORTED', 'E_UPSTREAM_CLOSED'].some((c) =>
+          isSwitchboardError(err, c as 'E_TIMEOUT'),
+        );
+        if (!theirs || call.signal?.aborted || call.deadline - performance.now() < 1) throw err;
       }
     }
+  }
+
+  /**
+   * The server said its tools changed (`list_changed`): read them, after any read already under way,
+   * since that one may have been answered before the change.
+   */
+  changed(route: Route, call: Call): Promise<Map<string, ToolEntry>> {
+    route.catalog.version = (route.catalog.version ?? 0) + 1;
+    return this.tools(route, call, true);
   }
 
   #load(route: Route, call: Call): Promise<Map<string, ToolEntry>> {
     const cat = route.catalog;
     const server = route.sup.name;
+    const version = cat.version;
     const loading = this.list(route, 'tools/list', 'tools', call)
       .then((tools) => {
         if (!this.#ctx.current(route)) return new Map<string, ToolEntry>(); // removed meanwhile
@@ -150,7 +165,10 @@ export class Catalog {
         if (cat.loading === loading) cat.loading = undefined;
       });
     cat.loading = loading;
-    return loading;
+    // A change announced while this read was under way: read once more, as the same call.
+    return loading.then((tools) =>
+      cat.version !== version && this.#ctx.current(route) ? this.tools(route, call, true) : tools,
+    );
   }
 
   #index(server: string, tools: unknown[]): Map<string, ToolEntry> {

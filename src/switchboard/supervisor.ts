@@ -45,7 +45,7 @@ export function backoffDelay(
 ): number {
   const exp = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, failures - 1));
   const spread = exp * policy.jitter;
-  return Math.max(0, Math.round(exp - spread + 2 * spread * random()));
+  return Math.min(MAX_TIMER_MS, Math.max(0, Math.round(exp - spread + 2 * spread * random())));
 }
 
 // ---- the machine -------------------------------------------------------------------------------------
@@ -168,7 +168,8 @@ export const TRANSITIONS: Record<ServerState, Rules> = {
   draining: {
     drained: (v) => afterDrain(v, undefined),
     lost: (v, e) => afterDrain(v, (e as { reason: SwitchboardError }).reason),
-    replace: (v) => (v.retired ? undefined : common().replace!(v, { type: 'replace' })),
+    // Edited while it drains after being turned off: still off, it drains on; on again, it restarts.
+    replace: (v) => (v.retired || !usable(v.config) ? undefined : common().replace!(v, { type: 'replace' })),
     stop: (_v, e) => ({ to: 'closed', effects: closeAll((e as { reason: SwitchboardError }).reason) }),
   },
   closed: {},
@@ -619,7 +620,10 @@ export class Supervisor {
       case 'arm-retry':
         phase.due = performance.now() + effect.delayMs;
         // Not unref'd: a server that is to be brought back is work in progress, and keeps the process up.
-        phase.timer = setTimeout(() => this.#handle({ type: 'timer' }), effect.delayMs);
+        phase.timer = setTimeout(
+          () => this.#handle({ type: 'timer' }),
+          Math.min(effect.delayMs, MAX_TIMER_MS),
+        );
         return;
       case 'arm-drain': {
         const done = () => {

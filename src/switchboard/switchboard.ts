@@ -127,7 +127,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
         },
         notification: (route, message) => {
           if (message.method === 'notifications/tools/list_changed' && route.sup.state === 'ready')
-            this.#refreshTools(route, route.sup.description);
+            this.#refreshTools(route, route.sup.description, true);
           this.emit('notification', { server: route.sup.name, message });
         },
         warning: (route, error) => this.emit('warning', { server: route.sup.name, error }),
@@ -140,8 +140,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       repeatable: (route, tool) => this.#catalog.repeatable(route, tool),
     });
     this.#catalog = new Catalog(config.separator, {
+      // The config's order, the one in force: a reload that adds a server before another one counts.
       rank: (server) => {
-        const at = this.#fleet.names().indexOf(server);
+        const at = this.#config.servers.findIndex((s) => s.name === server);
         return at < 0 ? Number.POSITIVE_INFINITY : at;
       },
       catalogOf: (server) => this.#fleet.get(server)?.catalog,
@@ -212,12 +213,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     }
   }
 
-  #refreshTools(route: Route, description: ServerDescription | undefined): void {
+  #refreshTools(route: Route, description: ServerDescription | undefined, changed = false): void {
     if (!description?.capabilities.tools) return;
     const call = newCall({}, captureCallSite(this.#refreshTools), route.sup.config.timeoutMs);
-    this.#catalog
-      .tools(route, call, true)
-      .catch((error: Error) => this.emit('warning', { server: route.sup.name, error }));
+    (changed ? this.#catalog.changed(route, call) : this.#catalog.tools(route, call, true)).catch(
+      (error: Error) => this.emit('warning', { server: route.sup.name, error }),
+    );
   }
 
   // ---- calls -------------------------------------------------------------------------------------
@@ -244,6 +245,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     if (bad) return Promise.reject(stampCallSite(bad, site));
     const json = jsonParams(args, 'arguments', what);
     if ('error' in json) return Promise.reject(stampCallSite(json.error, site));
+    // What JSON makes of them must be an object too (a Date, a URL or a toJSON can turn them into text).
+    const converted = notAnObject(json.params, server, tool);
+    if (converted) return Promise.reject(stampCallSite(converted, site));
     const route = this.#fleet.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, this.#fleet.names()), site));
     const call = newCall(opts, site, route.sup.config.timeoutMs);

@@ -1,6 +1,7 @@
 import {
   type JSONRPCMessage,
   SSEClientTransport,
+  SseError,
   StreamableHTTPClientTransport,
   type StreamableHTTPClientTransportOptions,
   type Transport,
@@ -28,7 +29,7 @@ export function createHttpTransport(spec: HttpSpec, opts: HttpTransportOptions):
   const requestInit: RequestInit = spec.headers ? { headers: spec.headers } : {};
   if (spec.type === 'sse') {
     const headers = spec.headers;
-    return new SSEClientTransport(url, {
+    return new StreamWatchingSseTransport(url, {
       requestInit,
       // The event stream is a GET of its own: it needs the same headers (auth, mostly).
       ...(headers
@@ -78,9 +79,28 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
   /** Shortens a session end that is under way. */
   #hurry: (() => void) | undefined;
 
+  /** Error answers are delivered from the end of the handshake on (see `deliverErrorAnswers`). */
+  #answers = false;
+  /** The errors the SDK reports and then throws for refused POSTs that carried an answer: not warnings. */
+  #answered = new WeakSet<object>();
+
   constructor(url: URL, opts: StreamableHTTPClientTransportOptions, sessionEndMs: number) {
     super(url, opts);
     this.#sessionEndMs = sessionEndMs;
+    // The SDK reports a refused POST through onerror before it throws it; one that was an answer is not
+    // worth a warning. (A data property of the base class, so redefined here rather than overridden.)
+    wrapOnerror(this, (error, report) => {
+      if (!this.#isAnswer(error)) report(error);
+    });
+  }
+
+  /**
+   * From now on (the handshake is done), a refused POST that carries the server's JSON-RPC error for the
+   * request is that request's answer. Not during the handshake: the SDK's version negotiation and the
+   * start diagnostics read the HTTP status of a refusal.
+   */
+  deliverErrorAnswers(): void {
+    this.#answers = true;
   }
 
   override async send(
@@ -90,10 +110,19 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     try {
       await super.send(message, options);
     } catch (err) {
-      const answer = errorAnswer(err, message);
+      const answer = this.#answers ? errorAnswer(err, message, this.sessionId !== undefined) : undefined;
       if (!answer) throw err;
       this.onmessage?.(answer);
     }
+  }
+
+  #isAnswer(error: unknown): boolean {
+    if (!this.#answers || typeof error !== 'object' || error === null) return false;
+    if (this.#answered.has(error)) return true;
+    const body = parseAnswer(error, this.sessionId !== undefined);
+    if (!body) return false;
+    this.#answered.add(error);
+    return true;
   }
 
   /** `now`: the DELETE gets {@link HURRIED_SESSION_END_MS} at most, a wait already under way included. */
@@ -129,10 +158,24 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
 const HURRIED_SESSION_END_MS = 250;
 
 /** The JSON-RPC error response to `message` in the body of an HTTP error the SDK threw for it, if any. */
-function errorAnswer(err: unknown, message: JSONRPCMessage): JSONRPCMessage | undefined {
+function errorAnswer(err: unknown, message: JSONRPCMessage, inSession: boolean): JSONRPCMessage | undefined {
   const id = (message as { id?: unknown }).id;
-  const text = (err as { data?: { text?: unknown } } | undefined)?.data?.text;
-  if (id === undefined || typeof text !== 'string' || text.length > 65_536) return undefined;
+  const body = parseAnswer(err, inSession);
+  return body && id !== undefined && body.id === id ? (body as JSONRPCMessage) : undefined;
+}
+
+/**
+ * The JSON-RPC error response in the body of an HTTP error the SDK threw, if it is one the switchboard
+ * takes as the server's answer. Not a refusal of the credentials (401, 403: the request was not
+ * served), and not a 404 while in a session (spec 2025-11-25, basic/transports: the session is gone, and
+ * the client must start a new one: that is a lost connection, not an answer).
+ */
+function parseAnswer(err: unknown, inSession: boolean): { id: unknown } | undefined {
+  const data = (err as { data?: { text?: unknown; status?: unknown } } | undefined)?.data;
+  const text = data?.text;
+  const status = data?.status;
+  if (typeof text !== 'string' || text.length > 65_536) return undefined;
+  if (status === 401 || status === 403 || (status === 404 && inSession)) return undefined;
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -140,9 +183,57 @@ function errorAnswer(err: unknown, message: JSONRPCMessage): JSONRPCMessage | un
     return undefined;
   }
   const b = body as { jsonrpc?: unknown; id?: unknown; error?: { code?: unknown; message?: unknown } };
-  if (b?.jsonrpc !== '2.0' || b.id !== id || typeof b.error?.code !== 'number') return undefined;
-  if (typeof b.error.message !== 'string') return undefined;
-  return body as JSONRPCMessage;
+  if (b?.jsonrpc !== '2.0' || b.id === undefined || b.id === null) return undefined;
+  if (typeof b.error?.code !== 'number' || typeof b.error.message !== 'string') return undefined;
+  return b as { id: unknown };
+}
+
+/**
+ * The SDK's legacy HTTP+SSE transport, with one addition: once started, a failure of its event stream
+ * ends the connection. The EventSource underneath reconnects by itself, but a reconnected stream is a
+ * new session the server never saw initialized: its answers would never come. Ending the connection
+ * lets the supervisor start a new one, handshake included.
+ */
+class StreamWatchingSseTransport extends SSEClientTransport {
+  #started = false;
+
+  constructor(url: URL, opts: ConstructorParameters<typeof SSEClientTransport>[1]) {
+    super(url, opts);
+    wrapOnerror(this, (error, report) => {
+      report(error);
+      if (this.#started && error instanceof SseError) void this.close();
+    });
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    this.#started = true;
+  }
+}
+
+/**
+ * Puts `filter` in front of whatever `onerror` handler a transport is given. `onerror` is a data property
+ * of the SDK's transports, so it is redefined on the instance rather than overridden. What the getter
+ * returns is bound to the handler set at the time, since the SDK chains handlers (it reads the current
+ * one and sets a new one that calls it).
+ */
+function wrapOnerror(
+  transport: { onerror?: ((error: Error) => void) | undefined },
+  filter: (error: Error, report: (error: Error) => void) => void,
+): void {
+  let wrapped: ((error: Error) => void) | undefined;
+  Object.defineProperty(transport, 'onerror', {
+    configurable: true,
+    get: () => wrapped,
+    set: (fn: ((error: Error) => void) | undefined) => {
+      wrapped = fn === undefined ? undefined : (error: Error) => filter(error, fn);
+    },
+  });
+}
+
+/** Tells an HTTP transport that its handshake is done (see `SessionEndingTransport.deliverErrorAnswers`). */
+export function handshakeDone(transport: Transport): void {
+  if (transport instanceof SessionEndingTransport) transport.deliverErrorAnswers();
 }
 
 /** Why an HTTP upstream did not start, for a person: what happened at which URL, and what to try. */

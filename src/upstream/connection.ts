@@ -21,6 +21,7 @@ import {
   displayUrl,
   explainHttpStartFailure,
   type HttpStartFailure,
+  handshakeDone,
 } from '../transport/http.js';
 import { StdioTransport } from '../transport/stdio.js';
 import { VERSION } from '../version.js';
@@ -202,6 +203,7 @@ export class UpstreamConnection {
       throw await startError(config, transport, err, opts.signal?.aborted === true, deadline.aborted, signal);
     }
     // The SDK client is done: from here on every message of this transport is ours to route.
+    handshakeDone(transport);
     return new UpstreamConnection(config.name, transport, handshake, events);
   }
 

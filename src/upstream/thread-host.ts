@@ -3,6 +3,7 @@ import type { Isolation, ServerConfig } from '../config/config.js';
 import { Correlator } from '../core/correlator.js';
 import { abortError, fromWire, SwitchboardError, toWire } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
+import { MAX_TIMER_MS } from '../core/validate.js';
 import { groupAlive, signalGroup, trackGroup, untrackGroup } from '../transport/process-tree.js';
 import type { ConnectionStats, ServerDescription } from './connection.js';
 import type { CloseOptions, HostEvents, RequestOptions, UpstreamHost } from './host.js';
@@ -243,7 +244,8 @@ export class ThreadHost implements UpstreamHost {
       this.#tell({ t: 'close', now: this.#now });
       // The worker ends its upstream (stdio trees included: stdin, SIGTERM, SIGKILL, each after
       // closeGraceMs), then runs out of work and exits. Only a worker stuck past all that is terminated.
-      const timer = setTimeout(() => void worker.terminate(), this.#config.closeGraceMs * 3 + 1000);
+      const stuck = Math.min(this.#config.closeGraceMs * 3 + 1000, MAX_TIMER_MS);
+      const timer = setTimeout(() => void worker.terminate(), stuck);
       await this.#exited;
       clearTimeout(timer);
       await (this.#groupsEnded ?? this.#endGroups());

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Switchboard, SwitchboardError } from '../../src/index.js';
-import { fixture, type Isolation, structured, waitFor } from '../helpers.js';
+import { fixture, type Isolation, running, structured, waitFor } from '../helpers.js';
 
 function code(err: unknown): string {
   return err instanceof SwitchboardError ? err.code : `not a SwitchboardError: ${String(err)}`;
@@ -23,7 +23,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
         },
       });
       // Two pages of 300 ms each: within a 1000 ms deadline, not within 450 ms (each page alone would be).
-      assert.equal((await sb.listTools({ refresh: true, timeoutMs: 1000 })).length, 12);
+      assert.equal((await sb.listTools({ refresh: true, timeoutMs: 1000 })).length, 13);
       const err = await sb.listTools({ refresh: true, timeoutMs: 450 }).catch((e) => e);
       assert.equal(code(err), 'E_TIMEOUT', String(err));
       assert.match((err as Error).message, /timed out after 450 ms/);
@@ -178,6 +178,88 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       }
     });
 
+    test('options of the wrong type are E_INVALID_ARGUMENT, and nothing is left behind', async () => {
+      const sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      for (const [opts, message] of [
+        [{ signal: {} }, /signal must be an AbortSignal/],
+        [{ onProgress: 5 }, /onProgress must be a function/],
+        [{ retry: 'yes' }, /retry must be true or false/],
+      ] as [Record<string, unknown>, RegExp][]) {
+        const err = await sb.callTool('e', 'echo', { nonce: 'x' }, opts as never).catch((e) => e);
+        assert.equal(code(err), 'E_INVALID_ARGUMENT', String(err));
+        assert.match((err as Error).message, message);
+      }
+      const pid = structured<{ pid: number }>(await sb.callTool('e', 'spawn_child', {})).pid;
+      await sb.close();
+      assert.ok(await waitFor(() => sb.servers()[0]?.state === 'closed'));
+      assert.equal(running(pid), false, 'close() ended the server and its child');
+    });
+
+    test('arguments that become something other than an object as JSON are refused', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      for (const args of [new Date(0), new URL('https://example.com/'), { toJSON: () => null }]) {
+        const err = await sb.callTool('e', 'meta', args as never).catch((e) => e);
+        assert.equal(code(err), 'E_INVALID_ARGUMENT', String(err));
+        assert.match((err as Error).message, /must be a JSON object/);
+      }
+    });
+
+    test('proxies and arrays with extra properties are sent as JSON sends them, in both modes', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      const list = Object.assign([1, 2], { note: () => 'dropped', [Symbol('s')]: 1 });
+      const args = new Proxy({ q: new Proxy({ a: 1 }, {}), list }, {});
+      const got = (await sb.callTool('e', 'meta', args)) as { received: { arguments: unknown } };
+      assert.deepEqual(got.received.arguments, { q: { a: 1 }, list: [1, 2] });
+    });
+
+    test('a caller that joined a listing reads again when the listing failed for its starter alone', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          e: fixture('e', {
+            isolation,
+            health: false,
+            restart: { initialDelayMs: 20, jitter: 0 },
+            env: { ECHO_LIST_DELAY_MS: '300' },
+          }),
+        },
+      });
+      // The starter will not retry; the server goes down under its listing.
+      const starter = sb.listTools({ refresh: true, retry: false }).catch((e) => e);
+      const joiner = sb.listTools({ refresh: true, timeoutMs: 10_000 }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      await sb.callTool('e', 'exit', {}).catch(() => {});
+      assert.equal(code(await starter), 'E_UPSTREAM_CLOSED');
+      const tools = await joiner;
+      assert.ok(Array.isArray(tools), `the joiner got its tools: ${String(tools)}`);
+      assert.equal((tools as unknown[]).length, 13);
+    });
+
+    test('a list_changed that arrives during a listing is read after it', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, env: { ECHO_LIST_DELAY_MS: '300' } }) },
+      });
+      const listing = sb.listTools({ refresh: true });
+      await new Promise((r) => setTimeout(r, 50));
+      await sb.callTool('e', 'bump', {});
+      await listing;
+      assert.ok(
+        await waitFor(async () => (await sb.listTools()).some((t) => t.name === 't_v1'), 3000),
+        'the tool added during the listing is in the catalog',
+      );
+    });
+
+    test('a contested qualified name follows the config order after a reload too', async () => {
+      const a = fixture('a', { isolation, ...quiet, env: { ECHO_TOOLS: '_b' } });
+      const a_ = fixture('a_', { isolation, ...quiet, env: { ECHO_TOOLS: 'b' } });
+      await using sb = await Switchboard.start({ mcpServers: { a_ } });
+      assert.deepEqual(sb.resolveTool('a___b'), { server: 'a_', name: 'b' });
+      await sb.reload({ mcpServers: { a, a_ } });
+      await waitFor(() => sb.servers().every((s) => s.tools === 14));
+      assert.deepEqual(sb.resolveTool('a___b'), { server: 'a', name: '_b' }, 'a comes first in the config');
+      const renamed = (await sb.listTools()).find((t) => t.server === 'a_' && t.name === 'b')!.qualifiedName;
+      assert.deepEqual(sb.resolveTool(renamed), { server: 'a_', name: 'b' });
+    });
+
     test('an abort reason with no string form is still an E_ABORTED, and the call is cancelled', async () => {
       await using sb = await Switchboard.start({
         mcpServers: { e: fixture('e', { isolation, ...quiet, maxInFlight: 1 }) },
@@ -225,7 +307,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.ok(performance.now() - t0 < 500, 'c ended at its own deadline');
       const bTools = await b;
       assert.ok(Array.isArray(bTools), `b, which nobody aborted, got its tools: ${String(bTools)}`);
-      assert.equal((bTools as unknown[]).length, 12);
+      assert.equal((bTools as unknown[]).length, 13);
       // An unlisted tool's refresh is a listing too.
       const c2 = new AbortController();
       const refresh = sb.listTools({ refresh: true, signal: c2.signal }).catch((e) => e);
@@ -275,7 +357,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       // 'a' restarts: it keeps the name, 'a_' keeps its own, and the collision is still reported.
       await sb.callTool('a', 'exit', {}).catch(() => {});
       assert.ok(await waitFor(() => sb.servers()[0]?.state === 'ready' && sb.servers()[0]?.generation === 2));
-      await waitFor(() => sb.servers()[0]?.tools === 13);
+      await waitFor(() => sb.servers()[0]?.tools === 14);
       await sb.listTools({ refresh: true });
       assert.deepEqual(sb.resolveTool('a___b'), { server: 'a', name: '_b' });
       assert.deepEqual(sb.resolveTool(renamed), { server: 'a_', name: 'b' });

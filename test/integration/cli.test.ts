@@ -139,7 +139,7 @@ test('a server that fails to start is shown in status with its reason, exit 1; t
   const file = configFile({ mcpServers: { fx: fixture('fx'), gone: { command: 'no-such-binary-123' } } });
   const status = await run(['--config', file, 'status']);
   assert.equal(status.code, 1);
-  assert.match(status.stdout, /^fx\s+ready\s+stdio\s+inline\s+2025-11-25\s+12\s+fixture-fx 1\.0\.0/m);
+  assert.match(status.stdout, /^fx\s+ready\s+stdio\s+inline\s+2025-11-25\s+13\s+fixture-fx 1\.0\.0/m);
   assert.match(status.stdout, /^gone\s+failed\s+stdio.*command 'no-such-binary-123' was not found/m);
   const tools = await run(['--config', file, 'tools']);
   assert.equal(tools.code, 1);

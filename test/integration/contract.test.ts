@@ -32,8 +32,8 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.deepEqual(
         states.map((s) => [s.name, s.state, s.isolation, s.serverInfo?.name, s.tools]),
         [
-          ['alpha', 'ready', isolation, 'fixture-alpha', 12],
-          ['beta', 'ready', isolation, 'fixture-beta', 12],
+          ['alpha', 'ready', isolation, 'fixture-alpha', 13],
+          ['beta', 'ready', isolation, 'fixture-beta', 13],
         ],
       );
     });
@@ -49,7 +49,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
 
     test('listTools gives qualified names that reverse to server and tool', async () => {
       const tools = await sb.listTools();
-      assert.equal(tools.length, 24);
+      assert.equal(tools.length, 26);
       const echo = tools.find((t) => t.qualifiedName === 'beta__echo');
       assert.ok(echo);
       assert.equal(echo.server, 'beta');

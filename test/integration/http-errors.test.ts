@@ -112,6 +112,20 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
           assert.equal(err.data.status, 401);
         });
 
+        test(
+          '401 with a JSON-RPC error as its body: still the server wanting credentials',
+          BOUND,
+          async () => {
+            const url = `${srv.base}/unauthorized-rpc`;
+            const err = await startFailure({ url, isolation, protocol });
+            assert.match(
+              err.message,
+              /HTTP 401 from \S+: the server wants credentials; add them under "headers"/,
+            );
+            assert.equal(err.data.status, 401);
+          },
+        );
+
         test('401 with credentials configured: they were refused', BOUND, async () => {
           const url = `${srv.base}/unauthorized`;
           const err = await startFailure({

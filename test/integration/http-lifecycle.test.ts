@@ -234,6 +234,58 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       }
     });
 
+    test('a session the server forgot (404) is replaced by a new connection', BOUND, async () => {
+      const fx = await startStatefulFixture('s6');
+      try {
+        await using sb = await Switchboard.start({
+          mcpServers: {
+            web: {
+              url: fx.url,
+              isolation,
+              protocol: 'legacy',
+              health: { intervalMs: 50, timeoutMs: 1000, failures: 1 },
+              restart: { initialDelayMs: 20, jitter: 0 },
+            },
+          },
+        });
+        assert.equal(
+          structured<{ nonce: string }>(await sb.callTool('web', 'echo', { nonce: 'a' })).nonce,
+          'a',
+        );
+        await fx.forget();
+        assert.ok(
+          await waitFor(() => sb.servers()[0]?.restarts === 1 && sb.servers()[0]?.state === 'ready', 5000),
+        );
+        assert.equal(
+          structured<{ nonce: string }>(await sb.callTool('web', 'echo', { nonce: 'b' })).nonce,
+          'b',
+        );
+        assert.equal(fx.opened.length, 2, 'a new session');
+      } finally {
+        await fx.close();
+      }
+    });
+
+    test('a 2026-07-28 server that refuses pings is healthy, and says nothing about it', BOUND, async () => {
+      const fx = await startHttpFixture('quiet');
+      try {
+        await using sb = await Switchboard.start({
+          mcpServers: {
+            web: { url: fx.url, isolation, health: { intervalMs: 20, timeoutMs: 1000, failures: 1 } },
+          },
+        });
+        const warnings: string[] = [];
+        sb.on('warning', ({ error }) => warnings.push(error.message));
+        await new Promise((r) => setTimeout(r, 300));
+        const err = await sb.request('web', 'no/such/method', {}).catch((e: unknown) => e);
+        assert.equal((err as { code?: unknown }).code, -32601);
+        assert.deepEqual(warnings, [], 'a refused request is an answer, not a warning');
+        assert.equal(sb.servers()[0]?.restarts, 0);
+      } finally {
+        await fx.close();
+      }
+    });
+
     test('destroy() does not wait closeGraceMs for a DELETE that is never answered', BOUND, async () => {
       const fx = await startStatefulFixture('s5', { onDelete: 'hang' });
       try {

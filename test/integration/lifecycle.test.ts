@@ -5,6 +5,9 @@
  * servers, a removed server that dies while draining, and starts that are aborted.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Switchboard, SwitchboardError } from '../../src/index.js';
 import { startHttpFixture } from '../fixtures/http-server.js';
@@ -16,6 +19,7 @@ import {
   processesWith,
   ROOT,
   runScript,
+  serveFixture,
   stateLog,
   structured,
   waitFor,
@@ -372,7 +376,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       sb.on('catalog', ({ server, tools }) => catalogs.push(`${server}:${tools}`));
       await sb.reload({ mcpServers: { a: fixture('a', { isolation, ...quick }) } });
       assert.ok(await waitFor(() => catalogs.length > 0), 'the catalog was read');
-      assert.equal(sb.servers()[0]?.tools, 12);
+      assert.equal(sb.servers()[0]?.tools, 13);
       assert.deepEqual(sb.resolveTool('a__echo'), { server: 'a', name: 'echo' });
       const r = structured<{ nonce: string }>(await sb.callQualified('a__echo', { nonce: 'q' }));
       assert.equal(r.nonce, 'q');
@@ -423,6 +427,66 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(sb.servers()[0]?.generation, generation, 'no attempt after restarts were turned off');
       const err = await sb.callTool('f', 'x', {}).catch((e) => e);
       assert.match((err as Error).message, /restarts are off for it/);
+    });
+
+    test('an edit to a server that is draining after being turned off does not cut its drain short', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { a: fixture('a', { isolation, ...quick }) } });
+      const running = sb.callTool('a', 'sleep', { ms: 600, nonce: 'finishes' });
+      await new Promise((r) => setTimeout(r, 50));
+      await sb.reload(
+        { mcpServers: { a: fixture('a', { isolation, ...quick, enabled: false }) } },
+        { drainMs: 5000 },
+      );
+      await sb.reload(
+        { mcpServers: { a: fixture('a', { isolation, ...quick, enabled: false, env: { EDITED: '1' } }) } },
+        { drainMs: 5000 },
+      );
+      assert.equal(structured<{ nonce: string }>(await running).nonce, 'finishes');
+      assert.ok(await waitFor(() => sb.servers()[0]?.state === 'disabled'));
+    });
+
+    test('a thread server with a long closeGraceMs still gets its graceful exit', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-bye-'));
+      const bye = join(dir, 'bye');
+      const sb = await Switchboard.start({
+        mcpServers: {
+          a: fixture('a', { isolation, ...quick, closeGraceMs: 1_000_000_000, env: { ECHO_BYE_FILE: bye } }),
+        },
+      });
+      await sb.close();
+      assert.match(
+        readFileSync(bye, 'utf8'),
+        /^bye from \d+$/,
+        'it saw the end of its stdin and exited on its own',
+      );
+    });
+
+    test('a legacy SSE server that goes away is noticed without health pings', async () => {
+      let fx = await serveFixture('sse', 'gone');
+      try {
+        await using sb = await Switchboard.start({
+          mcpServers: {
+            s: {
+              type: 'sse',
+              url: fx.url,
+              isolation,
+              health: false,
+              restart: { initialDelayMs: 20, jitter: 0 },
+            },
+          },
+        });
+        const log = stateLog(sb);
+        await fx.kill();
+        assert.ok(await waitFor(() => log.includes('s:restarting'), 5000), log.join());
+        fx = await serveFixture('sse', 'gone', fx.port);
+        assert.ok(await waitFor(() => sb.servers()[0]?.state === 'ready', 5000), log.join());
+        assert.equal(
+          structured<{ nonce: string }>(await sb.callTool('s', 'echo', { nonce: 'back' })).nonce,
+          'back',
+        );
+      } finally {
+        await fx.kill();
+      }
     });
 
     test('a crash-loop retry follows a shorter crashLoopRetryMs applied in place', async () => {

@@ -45,3 +45,42 @@ test('a collision is reported: the first holder keeps the name, the second gets 
   assert.equal(reg.resolve('a__b__c'), undefined);
   assert.deepEqual(reg.collisions, []);
 });
+
+test('a pair that comes first takes its name back; every pair keeps a name of its own, whatever the order', () => {
+  // 'a' has a tool whose plain name is exactly the name the other pair would be renamed to.
+  const evil = `_b_${stableHash('a_\u0000b')}`;
+  const pairs: [string, string][] = [
+    ['a', '_b'],
+    ['a', evil],
+    ['a_', 'b'],
+  ];
+  for (const order of [
+    [0, 1, 2],
+    [2, 0, 1],
+    [2, 1, 0],
+    [1, 2, 0],
+  ]) {
+    const names = new Map<string, string>();
+    const reg = new NameRegistry('__', 64, {
+      rank: (server) => (server === 'a' ? 0 : 1),
+      onRename: (ref, name) => names.set(`${ref.server}/${ref.name}`, name),
+    });
+    for (const i of order) {
+      const [server, name] = pairs[i]!;
+      const got = reg.add(server, name);
+      assert.ok(got, `${server}/${name} got a name (order ${order})`);
+      names.set(`${server}/${name}`, got);
+    }
+    const given = [...names.values()];
+    assert.equal(new Set(given).size, 3, `three distinct names (order ${order}): ${given}`);
+    for (const [key, name] of names) {
+      const [server, tool] = key.split('/') as [string, string];
+      assert.deepEqual(
+        reg.resolve(name),
+        { server, name: tool },
+        `${name} resolves to ${key} (order ${order})`,
+      );
+    }
+    assert.equal(names.get('a/_b'), 'a___b', 'the pair that comes first has the plain name');
+  }
+});

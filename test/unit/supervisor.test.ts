@@ -6,6 +6,14 @@ import { backoffDelay, type ServerState, Supervisor } from '../../src/switchboar
 import type { ServerDescription } from '../../src/upstream/connection.js';
 import type { HostEvents, UpstreamHost } from '../../src/upstream/host.js';
 
+test('a backoff delay never exceeds what a timer can hold, jitter included', () => {
+  const huge = { ...DEFAULT_RESTART, initialDelayMs: 2 ** 31 - 1, maxDelayMs: 2 ** 31 - 1, jitter: 1 };
+  assert.equal(
+    backoffDelay(huge, 3, () => 0.999999),
+    2 ** 31 - 1,
+  );
+});
+
 test('backoff doubles from initialDelayMs up to maxDelayMs, moved by at most the jitter fraction', () => {
   const policy = { ...DEFAULT_RESTART, initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 };
   const mid = () => 0.5;
