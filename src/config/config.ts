@@ -70,6 +70,12 @@ export interface ServerOptions {
   /** `false`: no health pings. */
   health: HealthPolicy | false;
   retry: RetryPolicy;
+  /**
+   * Client capabilities declared to the server whether or not the switchboard has a default handler for
+   * them: on a 2025-era connection capabilities are fixed at `initialize`, so a server asks only for
+   * what was declared there, and a call's own handlers reach it only for these (and the defaults).
+   */
+  advertise: ('sampling' | 'elicitation' | 'roots')[];
 }
 
 export interface ServerConfig extends ServerOptions {
@@ -121,6 +127,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<ServerOptions, 'protocol'>> = Object
   restart: DEFAULT_RESTART,
   health: DEFAULT_HEALTH,
   retry: 'annotated',
+  advertise: [],
 });
 
 /** A duration in ms: no more than a Node timer holds (about 24.8 days); a longer one would fire at once. */
@@ -160,6 +167,7 @@ const optionShape = {
   restart: restartShape.optional(),
   health: healthShape.optional(),
   retry: z.enum(['annotated', 'always', 'never']).optional(),
+  advertise: z.array(z.enum(['sampling', 'elicitation', 'roots'])).optional(),
 };
 
 const stringMap = z.record(z.string(), z.string());
@@ -469,6 +477,7 @@ function resolveEntry(
     restart: policy(e.restart, defaults.restart, DEFAULT_RESTART),
     health: policy(e.health, defaults.health, DEFAULT_HEALTH),
     retry: pick('retry') ?? DEFAULT_OPTIONS.retry,
+    advertise: [...new Set(pick('advertise') ?? DEFAULT_OPTIONS.advertise)],
   };
 }
 

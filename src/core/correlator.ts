@@ -1,4 +1,5 @@
 import { abortError, type SwitchboardError, timeoutError } from './errors.js';
+import type { ClientHandlers } from './server-requests.js';
 import { MAX_TIMER_MS } from './validate.js';
 
 /** The `params` of a `notifications/progress`, as the server sent them (unknown fields kept). */
@@ -13,7 +14,7 @@ export interface ProgressParams {
 export type ProgressListener = (progress: ProgressParams) => void;
 
 /** What every asynchronous call of the switchboard accepts. */
-export interface CallOptions {
+export interface CallOptions extends ClientHandlers {
   /** Aborting ends the call with E_ABORTED: a queued call leaves its mailbox, a sent one is cancelled upstream. */
   signal?: AbortSignal | undefined;
   /** Ends the call with E_TIMEOUT after this many milliseconds (queue wait included); 0 means no limit. */
@@ -25,6 +26,15 @@ export interface CallOptions {
    * deadline). Default: the server's `retry` rule.
    */
   retry?: boolean | undefined;
+  /**
+   * A 2026-07-28 server that needs input first answers `input_required`. `answer` (the default): the
+   * switchboard answers with this call's handlers (or the defaults) and sends the call again, round after
+   * round, within the call's deadline, and resolves with the final result. `return`: the
+   * `input_required` result is returned as it came, for a caller that answers it itself (a gateway).
+   */
+  inputRequired?: 'answer' | 'return' | undefined;
+  /** The most rounds of `input_required` a call goes through before it fails (default 10). */
+  inputRounds?: number | undefined;
 }
 
 /** Where a call started: captured cheaply up front, rendered only if an error needs it. */
@@ -52,6 +62,8 @@ export interface Pending {
   readonly id: number;
   readonly method: string;
   readonly onProgress: ProgressListener | undefined;
+  readonly context: unknown;
+  readonly capabilities: Record<string, unknown> | undefined;
   /** Per-request stream control, for transports where closing the stream is the cancellation. */
   stream?: AbortController;
 }
@@ -73,6 +85,13 @@ export interface RequestOptions extends CallOptions {
    * then only what the error reports: the deadline the caller gave.
    */
   deadline?: number | undefined;
+  /**
+   * Who made the call, as far as requests the server makes while handling it go (see
+   * `server-requests.ts`): opaque here, handed back by `contextOf` and `contexts`.
+   */
+  context?: unknown;
+  /** Client capabilities declared for this request alone (2026-07-28 connections send them per request). */
+  capabilities?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -312,6 +331,8 @@ export class Correlator {
         signal,
         onAbort: undefined,
         site,
+        context: opts.context,
+        capabilities: opts.capabilities,
         timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : 0,
         due: 0,
         deadline: 0,
@@ -340,6 +361,18 @@ export class Correlator {
       }
       if (sent) sent.catch((err: unknown) => this.#settle(entry, false, err));
     });
+  }
+
+  /** The context of a call in flight (see `RequestOptions.context`). */
+  contextOf(id: number): unknown {
+    return this.#pending.get(id)?.context;
+  }
+
+  /** The contexts of the calls in flight that can make a server ask for something (not pings, not lists). */
+  contexts(): unknown[] {
+    const out: unknown[] = [];
+    for (const entry of this.#pending.values()) if (entry.context !== undefined) out.push(entry.context);
+    return out;
   }
 
   /** Delivers a result to the call with this id. False when no call is waiting for it (counted). */

@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'E_PROTOCOL'
   | 'E_MESSAGE_TOO_LARGE'
   | 'E_TRANSPORT'
-  | 'E_CLOSED';
+  | 'E_CLOSED'
+  /** A request the server made of this client could not be answered (no handler, ambiguous, failed). */
+  | 'E_CLIENT_REQUEST';
 
 export type ErrorData = Record<string, unknown>;
 

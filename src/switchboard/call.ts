@@ -1,6 +1,7 @@
 import type { CallOptions, CallSite, ProgressListener } from '../core/correlator.js';
 import { SwitchboardError } from '../core/errors.js';
 import { checkTimeout, toJson } from '../core/validate.js';
+import { CallAsks, handlersOf } from './client-requests.js';
 
 /**
  * One call as the switchboard carries it, from the public method to the wire: what the caller asked
@@ -16,7 +17,17 @@ export interface Call {
   readonly deadline: number;
   /** The timeout the caller gave (or the server's default), in ms, 0 for none: what errors report. */
   readonly timeoutMs: number;
+  /**
+   * A caller's call, which a server may answer with requests of its own (sampling, elicitation, roots):
+   * its handlers, and its end. Undefined for the switchboard's own calls (catalog pages, pings).
+   */
+  readonly asks: CallAsks | undefined;
+  readonly inputRequired: 'answer' | 'return';
+  readonly inputRounds: number;
 }
+
+/** How many `input_required` rounds a call goes through by default. */
+export const DEFAULT_INPUT_ROUNDS = 10;
 
 /**
  * The call for `opts`, with `defaultTimeoutMs` (the server's `timeoutMs`) where the caller gave none.
@@ -27,6 +38,7 @@ export function newCall(
   site: CallSite,
   defaultTimeoutMs: number,
   startedAt = performance.now(),
+  caller = false,
 ): Call {
   const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
   return {
@@ -36,6 +48,9 @@ export function newCall(
     site,
     deadline: timeoutMs > 0 ? startedAt + timeoutMs : Infinity,
     timeoutMs,
+    asks: caller ? new CallAsks(handlersOf(opts)) : undefined,
+    inputRequired: opts.inputRequired ?? 'answer',
+    inputRounds: opts.inputRounds ?? DEFAULT_INPUT_ROUNDS,
   };
 }
 
@@ -52,6 +67,16 @@ export function checkOptions(opts: CallOptions, what: string): SwitchboardError 
     return invalid(`${what}: onProgress must be a function, not ${typeof opts.onProgress}`);
   if (opts.retry !== undefined && typeof opts.retry !== 'boolean')
     return invalid(`${what}: retry must be true or false, not ${typeof opts.retry}`);
+  for (const key of ['onElicitation', 'onSampling'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'function')
+      return invalid(`${what}: ${key} must be a function, not ${typeof opts[key]}`);
+  }
+  if (opts.roots !== undefined && typeof opts.roots !== 'function' && !Array.isArray(opts.roots))
+    return invalid(`${what}: roots must be a list of { uri, name } or a function that returns one`);
+  if (opts.inputRequired !== undefined && opts.inputRequired !== 'answer' && opts.inputRequired !== 'return')
+    return invalid(`${what}: inputRequired must be 'answer' or 'return', not ${String(opts.inputRequired)}`);
+  if (opts.inputRounds !== undefined && !(Number.isSafeInteger(opts.inputRounds) && opts.inputRounds >= 1))
+    return invalid(`${what}: inputRounds must be a whole number, 1 or more`);
   return checkTimeout(opts.timeoutMs, what);
 }
 

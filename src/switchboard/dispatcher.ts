@@ -1,7 +1,8 @@
 import { stampCallSite } from '../core/correlator.js';
-import { isSwitchboardError, type SwitchboardError, timeoutError } from '../core/errors.js';
+import { isSwitchboardError, SwitchboardError, timeoutError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import type { Call } from './call.js';
+import type { ClientRequests } from './client-requests.js';
 import type { Route } from './fleet.js';
 
 /** Methods that only read: a call to one of them may be sent again after a restart (`retry: annotated`). */
@@ -16,7 +17,12 @@ const READ_ONLY_METHODS = new Set([
   'completion/complete',
 ]);
 
+/** The methods whose result may be `input_required` (2026-07-28, multi round-trip requests). */
+const MULTI_ROUND_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
 export interface DispatcherContext {
+  /** Answers of the client side: the inputs a 2026-07-28 server asks for, and what a call declares. */
+  client: ClientRequests;
   /** Why no call is taken any more (the switchboard is closing), or undefined. */
   closed(): SwitchboardError | undefined;
   /** Whether the route is still the one configured under its name (not removed by a reload). */
@@ -37,12 +43,65 @@ export class Dispatcher {
     this.#ctx = ctx;
   }
 
-  dispatch(
+  /**
+   * A call, to its final result: sent (and sent again, under the retry rule), and, for a 2026-07-28
+   * server that answers `input_required`, answered and sent again round after round, all under the
+   * call's one deadline. When it ends, requests it caused that are still being answered are told.
+   */
+  dispatch(route: Route, method: string, params: Params | undefined, call: Call): Promise<unknown> {
+    const sent = this.#dispatch(route, method, params, call, false);
+    if (!call.asks) return sent;
+    const rounds = MULTI_ROUND_METHODS.has(method) && call.inputRequired === 'answer';
+    const result = rounds ? sent.then((r) => this.#rounds(route, method, params, call, r)) : sent;
+    return result.finally(() => call.asks!.end());
+  }
+
+  /**
+   * `input_required` (spec 2026-07-28, multi round-trip requests): the server wants answers first. Each
+   * is given by the call's handlers (or the defaults), and the call is sent again with them and the
+   * server's `requestState` exactly as it came, as a new request, until the result is final or the call
+   * has used its rounds or its deadline.
+   */
+  async #rounds(
     route: Route,
     method: string,
     params: Params | undefined,
     call: Call,
-    retried = false,
+    first: unknown,
+  ): Promise<unknown> {
+    let result = first;
+    for (let round = 1; isInputRequired(result); round++) {
+      const server = route.sup.name;
+      if (round > call.inputRounds) {
+        throw stampCallSite(
+          new SwitchboardError(
+            'E_PROTOCOL',
+            `${method} on '${server}' still asked for input after ${call.inputRounds} rounds; stopped (raise inputRounds for this call if the server needs more)`,
+            { data: { server, method, rounds: call.inputRounds } },
+          ),
+          call.site,
+        );
+      }
+      const { inputRequests, requestState } = result as { inputRequests?: unknown; requestState?: unknown };
+      const responses = await this.#ctx.client.inputs(
+        server,
+        (inputRequests ?? {}) as Record<string, unknown>,
+        call.asks?.handlers,
+        inputSignal(call),
+      );
+      const next: Params = { ...params, inputResponses: responses };
+      if (requestState !== undefined) next.requestState = requestState;
+      result = await this.#dispatch(route, method, next, call, false);
+    }
+    return result;
+  }
+
+  #dispatch(
+    route: Route,
+    method: string,
+    params: Params | undefined,
+    call: Call,
+    retried: boolean,
   ): Promise<unknown> {
     const sup = route.sup;
     // Also refused during close()'s grace period: closing means no new calls. A server that is starting
@@ -97,7 +156,7 @@ export class Dispatcher {
       // The connection went down between this call getting its slot and now: it was never sent, so it
       // goes back in line for the next connection (or fails, if none is coming).
       mailbox.leave();
-      return this.dispatch(route, method, params, call, retried);
+      return this.#dispatch(route, method, params, call, retried);
     }
     let sent: Promise<unknown>;
     try {
@@ -107,6 +166,8 @@ export class Dispatcher {
         deadline: call.deadline,
         onProgress: call.onProgress,
         site: call.site,
+        context: call.asks,
+        capabilities: this.#ctx.client.callCapabilities(route.sup.config, call.asks?.handlers),
       });
     } catch (err) {
       mailbox.leave();
@@ -120,7 +181,7 @@ export class Dispatcher {
       (err: unknown) => {
         mailbox.leave();
         if (!retried && this.#mayRetry(route, method, params, call, err))
-          return this.dispatch(route, method, params, call, true);
+          return this.#dispatch(route, method, params, call, true);
         throw err;
       },
     );
@@ -143,4 +204,18 @@ export class Dispatcher {
     if (READ_ONLY_METHODS.has(method)) return true;
     return method === 'tools/call' && this.#ctx.repeatable(route, String(params?.name));
   }
+}
+
+function isInputRequired(result: unknown): boolean {
+  return (result as { resultType?: unknown } | null)?.resultType === 'input_required';
+}
+
+/** The signal a handler answering inputs gets: the caller's abort, and the call's deadline. */
+function inputSignal(call: Call): AbortSignal {
+  const signals: AbortSignal[] = [];
+  if (call.signal) signals.push(call.signal);
+  const left = call.deadline - performance.now();
+  if (left < Infinity) signals.push(AbortSignal.timeout(Math.ceil(Math.max(0, Math.min(left, 2 ** 31 - 1)))));
+  if (call.asks) signals.push(call.asks.ended);
+  return AbortSignal.any(signals);
 }

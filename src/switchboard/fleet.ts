@@ -1,6 +1,7 @@
 import type { ServerConfig } from '../config/config.js';
 import type { SwitchboardError } from '../core/errors.js';
 import type { RpcNotification } from '../core/jsonrpc.js';
+import type { RequestLink } from '../core/server-requests.js';
 import type { ServerDescription } from '../upstream/connection.js';
 import type { HostFactory } from '../upstream/host.js';
 import type { ServerCatalog } from './catalog.js';
@@ -18,6 +19,13 @@ export interface FleetHooks {
   notification(route: Route, message: RpcNotification): void;
   warning(route: Route, error: Error): void;
   stderr(route: Route, line: string): void;
+  serverRequest(
+    route: Route,
+    request: { method: string; params: Record<string, unknown> },
+    link: RequestLink<unknown>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+  capabilities(config: ServerConfig): Record<string, unknown>;
 }
 
 export interface FleetOptions {
@@ -82,6 +90,8 @@ export class Fleet {
       notification: (message) => hooks.notification(route, message),
       warning: (error) => hooks.warning(route, error),
       stderr: (line) => hooks.stderr(route, line),
+      serverRequest: (request, link, signal) => hooks.serverRequest(route, request, link, signal),
+      capabilities: (config) => hooks.capabilities(config),
     });
     route = { sup, catalog };
     this.#routes.set(server.name, route);

@@ -35,6 +35,10 @@ export interface SupervisorEvents {
   notification(message: RpcNotification): void;
   warning(error: Error): void;
   stderr(line: string): void;
+  /** The server asks for something (see `ConnectionEvents.serverRequest`). */
+  serverRequest?: HostEvents['serverRequest'];
+  /** The client capabilities a new connection declares. */
+  capabilities?(config: ServerConfig): Record<string, unknown>;
 }
 
 /** Exponential backoff with jitter: the delay before the restart that follows `failures` failures in a row. */
@@ -649,7 +653,9 @@ export class Supervisor {
     phase.abort = abort;
     const first = this.#startSignal;
     this.#startSignal = undefined;
-    const host = this.#factory(this.#config, this.#hostEvents(gen));
+    const host = this.#factory(this.#config, this.#hostEvents(gen), {
+      capabilities: this.#events.capabilities?.(this.#config),
+    });
     this.#host = host;
     const signal = first ? AbortSignal.any([first, abort.signal]) : abort.signal;
     // An outcome nobody waits for any more (the phase moved on) closes its own connection, unless the
@@ -718,6 +724,11 @@ export class Supervisor {
         if (current()) this.#tell(() => this.#events.stderr(line));
       },
       close: (reason) => this.#handle({ type: 'lost', gen, reason }),
+      serverRequest: (request, link, signal) => {
+        const ask = this.#events.serverRequest;
+        if (!current() || !ask) return Promise.reject(new Error(`'${this.name}' is not taking requests now`));
+        return ask(request, link, signal);
+      },
     };
   }
 

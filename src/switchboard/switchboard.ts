@@ -4,12 +4,14 @@ import { type CallOptions, type CallSite, captureCallSite, stampCallSite } from 
 import { abortError, isSwitchboardError, RpcError, SwitchboardError } from '../core/errors.js';
 import type { Params, RpcNotification } from '../core/jsonrpc.js';
 import type { NameCollision } from '../core/names.js';
+import type { ClientHandlers, RootsOption } from '../core/server-requests.js';
 import type { ConnectionStats, ServerDescription } from '../upstream/connection.js';
 import type { HostFactory } from '../upstream/host.js';
 import { InlineHost } from '../upstream/inline-host.js';
 import { ThreadHost } from '../upstream/thread-host.js';
 import { type Call, checkOptions, jsonParams, newCall } from './call.js';
 import { Catalog, type PromptEntry, type ResourceEntry, type ToolEntry } from './catalog.js';
+import { ClientRequests } from './client-requests.js';
 import { Dispatcher } from './dispatcher.js';
 import { Fleet, type Route } from './fleet.js';
 import { Reloader, type ReloadReport } from './reloader.js';
@@ -53,11 +55,13 @@ export interface SwitchboardEvents {
   stderr: [{ server: string; line: string }];
   /** A server's tool list was read; `changed` when it differs from the one before (a restart can do that). */
   catalog: [{ server: string; tools: number; changed: boolean }];
+  /** A server's log message (`notifications/message`): its level, logger and data as the server sent them. */
+  log: [{ server: string; level: string; logger?: string | undefined; data: unknown }];
   /** A config reload: what it did, or why it was refused (the running config stays). */
   reload: [{ report: ReloadReport; error?: undefined } | { report?: undefined; error: SwitchboardError }];
 }
 
-export interface StartOptions extends LoadOptions {
+export interface StartOptions extends LoadOptions, ClientHandlers {
   signal?: AbortSignal | undefined;
   /** Start only these servers (the others stay configured, in state `disabled`). */
   only?: string[] | undefined;
@@ -81,8 +85,10 @@ export interface CallToolResult {
   [key: string]: unknown;
 }
 
-const defaultHostFactory: HostFactory = (config, events) =>
-  config.isolation === 'thread' ? new ThreadHost(config, events) : new InlineHost(config, events);
+const defaultHostFactory: HostFactory = (config, events, options) =>
+  config.isolation === 'thread'
+    ? new ThreadHost(config, events, options)
+    : new InlineHost(config, events, options);
 
 /**
  * Many MCP servers behind one object. Each server has its own bounded mailbox and its own futures table;
@@ -97,6 +103,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   readonly #dispatcher: Dispatcher;
   readonly #catalog: Catalog;
   readonly #reloader: Reloader;
+  readonly #client: ClientRequests;
   #closed: SwitchboardError | undefined;
   #closing: Promise<void> | undefined;
   /** Set once upstreams are being ended; destroy() and close() share it. */
@@ -114,11 +121,18 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       if (listener) this.on(event as keyof SwitchboardEvents, listener as (...args: unknown[]) => void);
     }
     const current = (route: Route) => this.#fleet.get(route.sup.name) === route;
+    this.#client = new ClientRequests(
+      { onElicitation: opts.onElicitation, onSampling: opts.onSampling, roots: opts.roots },
+      { warning: (server, error) => this.emit('warning', { server, error }) },
+    );
     this.#fleet = new Fleet({
       factory: opts.hostFactory ?? defaultHostFactory,
       only: opts.only ? new Set(opts.only) : undefined,
       noRestart: opts.restart === false,
       hooks: {
+        serverRequest: (route, request, link, signal) =>
+          this.#client.answer(route.sup.name, request, link, signal),
+        capabilities: (config) => this.#client.capabilities(config),
         state: (route, state, error) =>
           this.emit('state', { server: route.sup.name, state, generation: route.sup.generation, error }),
         ready: (route, description) => {
@@ -128,6 +142,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
         notification: (route, message) => {
           if (message.method === 'notifications/tools/list_changed' && route.sup.state === 'ready')
             this.#refreshTools(route, route.sup.description, true);
+          if (message.method === 'notifications/message') this.#log(route.sup.name, message.params);
           this.emit('notification', { server: route.sup.name, message });
         },
         warning: (route, error) => this.emit('warning', { server: route.sup.name, error }),
@@ -135,6 +150,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       },
     });
     this.#dispatcher = new Dispatcher({
+      client: this.#client,
       closed: () => this.#closed,
       current,
       repeatable: (route, tool) => this.#catalog.repeatable(route, tool),
@@ -250,7 +266,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     if (converted) return Promise.reject(stampCallSite(converted, site));
     const route = this.#fleet.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, this.#fleet.names()), site));
-    const call = newCall(opts, site, route.sup.config.timeoutMs);
+    const call = newCall(opts, site, route.sup.config.timeoutMs, undefined, true);
     const params = { name: tool, arguments: json.params };
     if (route.catalog.tools && !route.catalog.tools.has(tool))
       return this.#callUnlisted(route, tool, params, call);
@@ -364,7 +380,56 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   #dispatch(server: string, method: string, params: Params | undefined, opts: CallOptions, site: CallSite) {
     const route = this.#fleet.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, this.#fleet.names()), site));
-    return this.#dispatcher.dispatch(route, method, params, newCall(opts, site, route.sup.config.timeoutMs));
+    return this.#dispatcher.dispatch(
+      route,
+      method,
+      params,
+      newCall(opts, site, route.sup.config.timeoutMs, undefined, true),
+    );
+  }
+
+  // ---- the client side ---------------------------------------------------------------------------
+
+  /**
+   * Changes the default roots, and tells every server that was told this client has roots
+   * (`notifications/roots/list_changed`), so that it asks again.
+   */
+  async setRoots(roots: RootsOption | undefined): Promise<void> {
+    if (roots !== undefined && typeof roots !== 'function' && !Array.isArray(roots)) {
+      throw new SwitchboardError(
+        'E_INVALID_ARGUMENT',
+        'setRoots: roots must be a list of { uri, name } or a function',
+      );
+    }
+    this.#client.setRoots(roots);
+    await Promise.all(
+      this.#fleet.ready().map(async (route) => {
+        const declared = this.#client.capabilities(route.sup.config).roots !== undefined;
+        if (!declared || route.sup.description?.era === 'modern') return;
+        await route.sup.host?.notify('notifications/roots/list_changed').catch(() => {});
+      }),
+    );
+  }
+
+  /** Sets how much a server logs to this client (`logging/setLevel`); its messages come as `log` events. */
+  setLogLevel(server: string, level: string, opts: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.#checked(
+      server,
+      'logging/setLevel',
+      { level },
+      opts,
+      captureCallSite(this.setLogLevel),
+    ) as Promise<Record<string, unknown>>;
+  }
+
+  #log(server: string, params: unknown): void {
+    const p = (params ?? {}) as { level?: unknown; logger?: unknown; data?: unknown };
+    this.emit('log', {
+      server,
+      level: typeof p.level === 'string' ? p.level : 'info',
+      logger: typeof p.logger === 'string' ? p.logger : undefined,
+      data: p.data,
+    });
   }
 
   // ---- catalogs ----------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type JSONRPCMessage,
   SSEClientTransport,
@@ -92,6 +93,51 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     wrapOnerror(this, (error, report) => {
       if (!this.#isAnswer(error)) report(error);
     });
+    this.#tagStreams();
+  }
+
+  /** Which request each POST's response stream answers, by the signal the request was sent with. */
+  #streamOwner = new WeakMap<AbortSignal, number | string>();
+
+  /**
+   * Every message read from a POST's own response stream is delivered with the id of the request it
+   * answers (`extra.relatedRequestId`): spec 2025-11-25, basic/transports, a request the server sends on
+   * that stream belongs to that request. The SDK reads each stream in a loop of its own and delivers
+   * without saying which stream; the loop is started inside an AsyncLocalStorage context that holds the
+   * id, so the delivery knows it. (`_handleSseStream` is private in the SDK's types, so it is wrapped on
+   * the instance.)
+   */
+  #tagStreams(): void {
+    const self = this as unknown as {
+      _handleSseStream(
+        stream: unknown,
+        options: { requestSignal?: AbortSignal } | undefined,
+        again: boolean,
+      ): void;
+    };
+    const handle = self._handleSseStream.bind(this);
+    self._handleSseStream = (stream, options, again) => {
+      const owner = options?.requestSignal ? this.#streamOwner.get(options.requestSignal) : undefined;
+      if (owner === undefined) return handle(stream, options, again);
+      return streamOf.run(owner, () => handle(stream, options, again));
+    };
+    let wrapped: Transport['onmessage'];
+    Object.defineProperty(this, 'onmessage', {
+      configurable: true,
+      get: () => wrapped,
+      set: (fn: Transport['onmessage']) => {
+        wrapped =
+          fn === undefined
+            ? undefined
+            : (message, extra) => {
+                const owner = streamOf.getStore();
+                fn(
+                  message,
+                  extra ?? (owner === undefined ? undefined : ({ relatedRequestId: owner } as never)),
+                );
+              };
+      },
+    });
   }
 
   /**
@@ -107,6 +153,14 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     message: JSONRPCMessage,
     options?: Parameters<StreamableHTTPClientTransport['send']>[1],
   ) {
+    const id = (message as { id?: unknown; method?: unknown }).id;
+    if ((typeof id === 'number' || typeof id === 'string') && 'method' in message) {
+      // A request: its response stream is known by the signal it is sent with (a never-aborted one if
+      // the caller gave none).
+      const requestSignal = options?.requestSignal ?? new AbortController().signal;
+      this.#streamOwner.set(requestSignal, id);
+      options = { ...options, requestSignal };
+    }
     try {
       await super.send(message, options);
     } catch (err) {
@@ -153,6 +207,9 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
     clearTimeout(hurried);
   }
 }
+
+/** The request whose response stream the message being delivered came from (see `#tagStreams`). */
+const streamOf = new AsyncLocalStorage<number | string>();
 
 /** How long a DELETE may take when the connection is ended at once (`destroy()`). */
 const HURRIED_SESSION_END_MS = 250;

@@ -14,8 +14,9 @@ import {
   type ProgressParams,
   type RequestOptions,
 } from '../core/correlator.js';
-import { RpcError, SwitchboardError } from '../core/errors.js';
+import { RpcError, SwitchboardError, text } from '../core/errors.js';
 import { METHOD_NOT_FOUND, type Params, type RpcNotification, type RpcRequest } from '../core/jsonrpc.js';
+import { capabilityOf, type RequestLink } from '../core/server-requests.js';
 import {
   createHttpTransport,
   displayUrl,
@@ -51,6 +52,17 @@ export interface ConnectionEvents {
   stderr?(line: string): void;
   /** A stdio server's process started; it leads its own process group, `pid`. */
   spawn?(pid: number): void;
+  /**
+   * The server asks for something this client may answer (sampling, elicitation, roots). `link` holds
+   * the contexts (see `RequestOptions.context`) of the call it came from, if the transport says, and of
+   * every call in flight. Resolves with the result to send back; rejects with the error to send back.
+   * `signal` fires if the server cancels the request, or the connection ends.
+   */
+  serverRequest?(
+    request: { method: string; params: Record<string, unknown> },
+    link: RequestLink<unknown>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
 }
 
 const CLIENT_INFO = { name: 'mcp-switchboard', version: VERSION };
@@ -72,6 +84,8 @@ export class UpstreamConnection {
   #closing: Promise<void> | undefined;
   /** The close event is told once, however often the transport reports it. */
   #closeTold = false;
+  /** Requests the server made of us that are being answered, by their id: the server may cancel them. */
+  #asked = new Map<number | string, AbortController>();
   #badMessages = 0;
   /**
    * Our progress tokens: a per-connection random prefix plus the request id, so a token a caller put in
@@ -84,6 +98,7 @@ export class UpstreamConnection {
     transport: Transport,
     description: ServerDescription,
     events: ConnectionEvents,
+    capabilities: Record<string, unknown>,
   ) {
     this.server = server;
     this.#transport = transport;
@@ -95,7 +110,7 @@ export class UpstreamConnection {
       ? {
           [PROTOCOL_VERSION_META_KEY]: description.protocolVersion,
           [CLIENT_INFO_META_KEY]: CLIENT_INFO,
-          [CLIENT_CAPABILITIES_META_KEY]: {},
+          [CLIENT_CAPABILITIES_META_KEY]: capabilities,
         }
       : undefined;
     // 2026-07-28 Streamable HTTP: closing a request's SSE stream is its cancellation (basic/patterns/cancellation).
@@ -109,7 +124,13 @@ export class UpstreamConnection {
             ...out,
             _meta: { ...(out?._meta as Params), progressToken: `${this.#tokenPrefix}${pending.id}` },
           };
-        if (this.#envelope) out = { ...out, _meta: { ...this.#envelope, ...(out?._meta as Params) } };
+        if (this.#envelope) {
+          // 2026-07-28: the client's capabilities go with each request, this request's own among them.
+          const envelope = pending.capabilities
+            ? { ...this.#envelope, [CLIENT_CAPABILITIES_META_KEY]: pending.capabilities }
+            : this.#envelope;
+          out = { ...out, _meta: { ...envelope, ...(out?._meta as Params) } };
+        }
         const message = (
           out === undefined
             ? { jsonrpc: '2.0', id: pending.id, method: pending.method }
@@ -145,7 +166,8 @@ export class UpstreamConnection {
           .catch(() => {});
       },
     });
-    transport.onmessage = (message) => this.#onMessage(message as unknown as Record<string, unknown>);
+    transport.onmessage = (message, extra) =>
+      this.#onMessage(message as unknown as Record<string, unknown>, extra as { relatedRequestId?: unknown });
     transport.onerror = (err) => this.#warn(err);
     transport.onclose = () => this.#onClose();
   }
@@ -153,7 +175,15 @@ export class UpstreamConnection {
   /** Starts the transport for `config` and performs the handshake. */
   static async open(
     config: ServerConfig,
-    opts: { signal?: AbortSignal | undefined; events?: ConnectionEvents } = {},
+    opts: {
+      signal?: AbortSignal | undefined;
+      events?: ConnectionEvents;
+      /**
+       * The client capabilities to declare: at `initialize` on a 2025-era connection (fixed for its
+       * lifetime), and on every request of a 2026-07-28 one (a request may declare more of its own).
+       */
+      capabilities?: Record<string, unknown> | undefined;
+    } = {},
   ): Promise<UpstreamConnection> {
     const events = opts.events ?? {};
     const spec = config.transport;
@@ -167,8 +197,9 @@ export class UpstreamConnection {
             onSpawn: events.spawn,
           })
         : createHttpTransport(spec, { sessionEndMs: config.closeGraceMs });
+    const capabilities = opts.capabilities ?? {};
     const client = new Client(CLIENT_INFO, {
-      capabilities: {},
+      capabilities,
       ...(config.protocol === 'legacy'
         ? {}
         : { versionNegotiation: { mode: config.protocol === 'auto' ? 'auto' : { pin: config.protocol } } }),
@@ -204,7 +235,7 @@ export class UpstreamConnection {
     }
     // The SDK client is done: from here on every message of this transport is ours to route.
     handshakeDone(transport);
-    return new UpstreamConnection(config.name, transport, handshake, events);
+    return new UpstreamConnection(config.name, transport, handshake, events, capabilities);
   }
 
   get stats(): ConnectionStats {
@@ -245,6 +276,7 @@ export class UpstreamConnection {
         data: { server: this.server },
       });
     this.#correlator.close(this.#closed);
+    this.#endAsked();
     return this.#endTransport(opts.now === true);
   }
 
@@ -271,7 +303,7 @@ export class UpstreamConnection {
     return this.#closing;
   }
 
-  #onMessage(m: Record<string, unknown>): void {
+  #onMessage(m: Record<string, unknown>, extra?: { relatedRequestId?: unknown }): void {
     const method = m.method;
     if (typeof method !== 'string') {
       // A response. Our ids are numbers; anything else was never ours.
@@ -294,8 +326,22 @@ export class UpstreamConnection {
       return;
     }
     if ('id' in m) {
-      this.#onServerRequest(m as unknown as RpcRequest);
+      const related = extra?.relatedRequestId;
+      this.#onServerRequest(m as unknown as RpcRequest, typeof related === 'number' ? related : undefined);
       return;
+    }
+    if (method === 'notifications/cancelled') {
+      // The server withdraws a request it made of us: whoever is answering it is told.
+      const id = (m.params as { requestId?: unknown } | undefined)?.requestId;
+      const asked = this.#asked.get(id as number | string);
+      if (asked) {
+        asked.abort(
+          new SwitchboardError('E_ABORTED', `'${this.server}' cancelled its request`, {
+            data: { server: this.server },
+          }),
+        );
+        return;
+      }
     }
     if (method === 'notifications/progress') {
       const params = m.params as ProgressParams | undefined;
@@ -310,20 +356,46 @@ export class UpstreamConnection {
     this.#events.notification?.(m as unknown as RpcNotification);
   }
 
-  #onServerRequest(request: RpcRequest): void {
-    // The switchboard advertises no client capabilities yet, so it answers ping and refuses the rest.
-    const reply =
-      request.method === 'ping'
-        ? { jsonrpc: '2.0', id: request.id, result: {} }
-        : {
-            jsonrpc: '2.0',
-            id: request.id,
-            error: {
-              code: METHOD_NOT_FOUND,
-              message: `mcp-switchboard does not handle '${request.method}' from servers`,
-            },
-          };
-    this.#transport.send(reply as JSONRPCMessage).catch(() => {});
+  /**
+   * A request from the server. `ping` is answered here; sampling, elicitation and roots go to whoever
+   * answers them (see `ConnectionEvents.serverRequest`), with the link to the call that caused it: the
+   * one whose response stream carried it (Streamable HTTP), and every call in flight. The rest are
+   * refused with "method not found".
+   */
+  #onServerRequest(request: RpcRequest, related: number | undefined): void {
+    const reply = (
+      body: { result: unknown } | { error: { code: number; message: string; data?: unknown } },
+    ) => {
+      if (this.#closed) return;
+      this.#transport.send({ jsonrpc: '2.0', id: request.id, ...body } as JSONRPCMessage).catch(() => {});
+    };
+    if (request.method === 'ping') {
+      reply({ result: {} });
+      return;
+    }
+    const ask = this.#events.serverRequest;
+    if (!ask || !capabilityOf(request.method)) {
+      reply({
+        error: {
+          code: METHOD_NOT_FOUND,
+          message: `mcp-switchboard does not handle '${request.method}' from servers`,
+        },
+      });
+      return;
+    }
+    const controller = new AbortController();
+    this.#asked.set(request.id, controller);
+    const link: RequestLink<unknown> = {
+      related: related === undefined ? undefined : this.#correlator.contextOf(related),
+      inflight: this.#correlator.contexts(),
+    };
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    ask({ method: request.method, params }, link, controller.signal)
+      .then(
+        (result) => reply({ result }),
+        (err: unknown) => reply({ error: asRpcError(err) }),
+      )
+      .finally(() => this.#asked.delete(request.id));
   }
 
   #onClose(): void {
@@ -349,12 +421,19 @@ export class UpstreamConnection {
         },
       );
       this.#correlator.close(this.#closed);
+      this.#endAsked();
       // The server went away by itself; close() still ends whatever it left running in its group.
       void this.#endTransport(false);
     }
     if (this.#closeTold) return;
     this.#closeTold = true;
     this.#events.close?.(this.#closed);
+  }
+
+  /** The connection is gone: whoever is answering one of the server's requests is told. */
+  #endAsked(): void {
+    for (const controller of this.#asked.values()) controller.abort(this.#closed);
+    this.#asked.clear();
   }
 
   #warn(err: Error): void {
@@ -369,6 +448,16 @@ export class UpstreamConnection {
     )
       this.#correlator.reject(err.data.id, err);
   }
+}
+
+/** A handler's failure, as the JSON-RPC error the server gets: its message, and its code if it is one. */
+function asRpcError(err: unknown): { code: number; message: string; data?: unknown } {
+  if (err instanceof RpcError) return { code: err.code, message: err.rpcMessage, data: err.data };
+  const code = (err as { rpcCode?: unknown })?.rpcCode;
+  return {
+    code: typeof code === 'number' ? code : -32603,
+    message: err instanceof Error ? err.message : text(err),
+  };
 }
 
 function transportError(server: string, method: string, err: unknown): Error {

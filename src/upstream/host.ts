@@ -34,4 +34,9 @@ export interface UpstreamHost {
   close(reason?: SwitchboardError, opts?: CloseOptions): Promise<void>;
 }
 
-export type HostFactory = (config: ServerConfig, events: HostEvents) => UpstreamHost;
+export interface HostOptions {
+  /** Client capabilities to declare (see `UpstreamConnection.open`). */
+  capabilities?: Record<string, unknown> | undefined;
+}
+
+export type HostFactory = (config: ServerConfig, events: HostEvents, options?: HostOptions) => UpstreamHost;

@@ -2,7 +2,7 @@ import type { Isolation, ServerConfig } from '../config/config.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import { type ConnectionStats, type ServerDescription, UpstreamConnection } from './connection.js';
-import type { CloseOptions, HostEvents, RequestOptions, UpstreamHost } from './host.js';
+import type { CloseOptions, HostEvents, HostOptions, RequestOptions, UpstreamHost } from './host.js';
 
 /** The connection on the caller's own event loop: no hop, the lowest latency. */
 export class InlineHost implements UpstreamHost {
@@ -17,10 +17,13 @@ export class InlineHost implements UpstreamHost {
   /** The handshake in progress: a close() during it waits until it has ended what it started. */
   #opening: Promise<unknown> | undefined;
 
-  constructor(config: ServerConfig, events: HostEvents) {
+  #capabilities: Record<string, unknown> | undefined;
+
+  constructor(config: ServerConfig, events: HostEvents, options: HostOptions = {}) {
     this.server = config.name;
     this.#config = config;
     this.#events = events;
+    this.#capabilities = options.capabilities;
   }
 
   async start(opts: { signal?: AbortSignal | undefined } = {}): Promise<ServerDescription> {
@@ -28,7 +31,11 @@ export class InlineHost implements UpstreamHost {
     if (this.#closed) throw closedError(this.server);
     // A close() during the handshake ends the handshake too, not only what follows it.
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal;
-    const opening = UpstreamConnection.open(this.#config, { signal, events: this.#events });
+    const opening = UpstreamConnection.open(this.#config, {
+      signal,
+      events: this.#events,
+      capabilities: this.#capabilities,
+    });
     this.#opening = opening;
     const conn = await opening;
     if (this.#closed) {

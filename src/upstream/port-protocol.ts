@@ -7,11 +7,23 @@ import type { ConnectionStats, ServerDescription } from './connection.js';
 /** What the worker is given when it starts. */
 export interface WorkerInit {
   config: ServerConfig;
+  capabilities: Record<string, unknown> | undefined;
 }
 
 /** Main thread -> worker, over the worker's own MessagePort. */
 export type ToWorker =
-  | { t: 'req'; id: number; method: string; params: Params | undefined; progress: boolean }
+  | {
+      t: 'req';
+      id: number;
+      method: string;
+      params: Params | undefined;
+      progress: boolean;
+      /** The call may answer requests the server makes while handling it (it has a context). */
+      asks: boolean;
+      capabilities: Record<string, unknown> | undefined;
+    }
+  /** The answer to a server request the worker passed on (`ask`). */
+  | { t: 'answer'; id: number; result?: Record<string, unknown>; error?: WireError }
   | { t: 'cancel'; id: number; reason: WireError }
   | { t: 'notify'; method: string; params: Params | undefined }
   | { t: 'close'; now: boolean };
@@ -27,6 +39,19 @@ export type FromWorker =
   | { t: 'warn'; error: WireError }
   | { t: 'stderr'; line: string }
   | { t: 'spawned'; pid: number }
+  /**
+   * A server request for the main side to answer. `related` and `inflight` are main-side call ids (the
+   * call on whose stream it came, the calls in flight that may have caused it).
+   */
+  | {
+      t: 'ask';
+      id: number;
+      request: { method: string; params: Record<string, unknown> };
+      related: number | undefined;
+      inflight: number[];
+    }
+  /** The server cancelled a request passed on with `ask`. */
+  | { t: 'unask'; id: number; reason: WireError }
   | { t: 'closed'; error: WireError; stats: ConnectionStats; stderr: string[] };
 
 /** Requests the main side makes of the worker itself, answered like upstream calls. */

@@ -6,7 +6,7 @@ import type { Params } from '../core/jsonrpc.js';
 import { MAX_TIMER_MS } from '../core/validate.js';
 import { groupAlive, signalGroup, trackGroup, untrackGroup } from '../transport/process-tree.js';
 import type { ConnectionStats, ServerDescription } from './connection.js';
-import type { CloseOptions, HostEvents, RequestOptions, UpstreamHost } from './host.js';
+import type { CloseOptions, HostEvents, HostOptions, RequestOptions, UpstreamHost } from './host.js';
 import { closedError } from './inline-host.js';
 import {
   type FromWorker,
@@ -74,10 +74,13 @@ export class ThreadHost implements UpstreamHost {
   /** Settles when what the worker's servers left running is gone, after the worker exited. */
   #groupsEnded: Promise<void> | undefined;
 
-  constructor(config: ServerConfig, events: HostEvents) {
+  #capabilities: Record<string, unknown> | undefined;
+
+  constructor(config: ServerConfig, events: HostEvents, options: HostOptions = {}) {
     this.server = config.name;
     this.#config = config;
     this.#events = events;
+    this.#capabilities = options.capabilities;
     this.#correlator = new Correlator(config.name, {
       send: (pending, params) => {
         this.#post({
@@ -86,6 +89,8 @@ export class ThreadHost implements UpstreamHost {
           method: pending.method,
           params,
           progress: pending.onProgress !== undefined,
+          asks: pending.context !== undefined,
+          capabilities: pending.capabilities,
         });
       },
       cancel: (pending, reason) => {
@@ -107,7 +112,11 @@ export class ThreadHost implements UpstreamHost {
   #spawn(signal: AbortSignal | undefined): Promise<ServerDescription> {
     return new Promise<ServerDescription>((resolve, reject) => {
       const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit & { port: MessagePort } = { config: this.#config, port: port2 };
+      const init: WorkerInit & { port: MessagePort } = {
+        config: this.#config,
+        capabilities: this.#capabilities,
+        port: port2,
+      };
       const worker = newWorker(init, `upstream:${this.server}`);
       this.#worker = worker;
       this.#port = port1;
@@ -146,6 +155,12 @@ export class ThreadHost implements UpstreamHost {
             return;
           case 'stderr':
             this.#events.stderr?.(msg.line);
+            return;
+          case 'ask':
+            this.#answer(msg);
+            return;
+          case 'unask':
+            this.#asked.get(msg.id)?.abort(fromWire(msg.reason));
             return;
           case 'spawned':
             this.#groups.add(msg.pid);
@@ -266,6 +281,30 @@ export class ThreadHost implements UpstreamHost {
     while (left.some((pid) => groupAlive(pid)) && Date.now() < until)
       await new Promise((r) => setTimeout(r, 10));
     for (const pid of groups) if (!groupAlive(pid)) untrackGroup(pid);
+  }
+
+  /** Server requests the worker passed on, being answered here: the server may cancel them. */
+  #asked = new Map<number, AbortController>();
+
+  /** A server request from the worker: its call ids become this side's contexts, and the answer goes back. */
+  #answer(msg: Extract<FromWorker, { t: 'ask' }>): void {
+    const ask = this.#events.serverRequest;
+    const controller = new AbortController();
+    this.#asked.set(msg.id, controller);
+    const context = (id: number) => this.#correlator.contextOf(id);
+    const link = {
+      related: msg.related === undefined ? undefined : context(msg.related),
+      inflight: msg.inflight.map(context).filter((c) => c !== undefined),
+    };
+    const answered = ask
+      ? ask(msg.request, link, controller.signal)
+      : Promise.reject(new Error(`mcp-switchboard does not handle '${msg.request.method}' from servers`));
+    answered
+      .then(
+        (result) => this.#tell({ t: 'answer', id: msg.id, result }),
+        (err: unknown) => this.#tell({ t: 'answer', id: msg.id, error: toWire(err) }),
+      )
+      .finally(() => this.#asked.delete(msg.id));
   }
 
   #tell(message: ToWorker): void {

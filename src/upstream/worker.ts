@@ -16,9 +16,12 @@ import {
   type WorkerInit,
 } from './port-protocol.js';
 
-const { config, port } = workerData as WorkerInit & { port: MessagePort };
+const { config, port, capabilities } = workerData as WorkerInit & { port: MessagePort };
 const post = (message: FromWorker) => port.postMessage(message);
 const inflight = new Map<number, AbortController>();
+/** Server requests passed on to the main side, waiting for its answer. */
+const asks = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+let nextAsk = 1;
 let conn: UpstreamConnection | undefined;
 let ending: Promise<void> | undefined;
 /** A close that arrives during the handshake ends the handshake too, not only what follows it. */
@@ -49,11 +52,35 @@ async function main(): Promise<void> {
   try {
     conn = await UpstreamConnection.open(config, {
       signal: starting.signal,
+      capabilities,
       events: {
         notification: (message) => post({ t: 'note', message }),
         warning: (err) => post({ t: 'warn', error: toWire(err) }),
         stderr: (line) => post({ t: 'stderr', line }),
         spawn: (pid) => post({ t: 'spawned', pid }),
+        // Contexts here are the main side's call ids (see onRequest); the main side has the handlers.
+        serverRequest: (request, link, signal) =>
+          new Promise<Record<string, unknown>>((resolve, reject) => {
+            const id = nextAsk++;
+            asks.set(id, { resolve, reject });
+            signal.addEventListener(
+              'abort',
+              () => {
+                if (asks.delete(id)) {
+                  post({ t: 'unask', id, reason: toWire(signal.reason) });
+                  reject(signal.reason as Error);
+                }
+              },
+              { once: true },
+            );
+            post({
+              t: 'ask',
+              id,
+              request,
+              related: link.related as number | undefined,
+              inflight: link.inflight as number[],
+            });
+          }),
         close: (reason) => {
           if (ending) return;
           // The calls fail now; the process tree is ended before the worker goes.
@@ -89,6 +116,14 @@ port.on('message', (msg: ToWorker) => {
     case 'notify':
       conn?.notify(msg.method, msg.params).catch(() => {});
       return;
+    case 'answer': {
+      const ask = asks.get(msg.id);
+      if (!ask) return;
+      asks.delete(msg.id);
+      if (msg.error) ask.reject(fromWire(msg.error));
+      else ask.resolve(msg.result ?? {});
+      return;
+    }
     case 'close':
       starting.abort(new SwitchboardError('E_CLOSED', `'${config.name}' was closed during start-up`));
       void end(msg.now);
@@ -117,6 +152,8 @@ function onRequest(msg: Extract<ToWorker, { t: 'req' }>): void {
     .request(msg.method, msg.params, {
       signal: ac.signal,
       onProgress: msg.progress ? (params) => post({ t: 'progress', id, params }) : undefined,
+      context: msg.asks ? id : undefined,
+      capabilities: msg.capabilities,
     })
     .then(
       (result) => {
