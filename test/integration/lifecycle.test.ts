@@ -471,7 +471,7 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
               url: fx.url,
               isolation,
               health: false,
-              restart: { initialDelayMs: 20, jitter: 0 },
+              restart: { initialDelayMs: 20, maxDelayMs: 100, jitter: 0, crashLoopAfter: 1000 },
             },
           },
         });
