@@ -35,6 +35,13 @@ export interface CallOptions extends ClientHandlers {
   inputRequired?: 'answer' | 'return' | undefined;
   /** The most rounds of `input_required` a call goes through before it fails (default 10). */
   inputRounds?: number | undefined;
+  /**
+   * `callTool`: run the tool as a task (spec 2025-11-25, tasks), for a tool whose taskSupport is
+   * `optional`. One whose taskSupport is `required` always runs as a task.
+   */
+  task?: boolean | undefined;
+  /** `callTool` of a task: each status the task reports (working, input_required, completed...). */
+  onTaskStatus?: ((status: { taskId: string; status: string; [key: string]: unknown }) => void) | undefined;
 }
 
 /** Where a call started: captured cheaply up front, rendered only if an error needs it. */

@@ -38,6 +38,11 @@ export interface ClientHandlers {
   onSampling?: ServerRequestHandler | undefined;
   /** `roots/list`: the folders the server may work in. */
   roots?: RootsOption | undefined;
+  /**
+   * `notifications/elicitation/complete`: a URL-mode elicitation this handler set answered is done (the
+   * user finished at the URL). Gets the notification's params (`elicitationId`).
+   */
+  onElicitationComplete?: ((params: Record<string, unknown>) => void) | undefined;
 }
 
 export type Capability = 'elicitation' | 'sampling' | 'roots';

@@ -67,7 +67,7 @@ export function checkOptions(opts: CallOptions, what: string): SwitchboardError 
     return invalid(`${what}: onProgress must be a function, not ${typeof opts.onProgress}`);
   if (opts.retry !== undefined && typeof opts.retry !== 'boolean')
     return invalid(`${what}: retry must be true or false, not ${typeof opts.retry}`);
-  for (const key of ['onElicitation', 'onSampling'] as const) {
+  for (const key of ['onElicitation', 'onSampling', 'onElicitationComplete'] as const) {
     if (opts[key] !== undefined && typeof opts[key] !== 'function')
       return invalid(`${what}: ${key} must be a function, not ${typeof opts[key]}`);
   }
@@ -77,6 +77,10 @@ export function checkOptions(opts: CallOptions, what: string): SwitchboardError 
     return invalid(`${what}: inputRequired must be 'answer' or 'return', not ${String(opts.inputRequired)}`);
   if (opts.inputRounds !== undefined && !(Number.isSafeInteger(opts.inputRounds) && opts.inputRounds >= 1))
     return invalid(`${what}: inputRounds must be a whole number, 1 or more`);
+  if (opts.task !== undefined && typeof opts.task !== 'boolean')
+    return invalid(`${what}: task must be true or false, not ${typeof opts.task}`);
+  if (opts.onTaskStatus !== undefined && typeof opts.onTaskStatus !== 'function')
+    return invalid(`${what}: onTaskStatus must be a function, not ${typeof opts.onTaskStatus}`);
   return checkTimeout(opts.timeoutMs, what);
 }
 

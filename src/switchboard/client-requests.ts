@@ -41,9 +41,17 @@ export class CallAsks {
 
 /** The handlers of a call's options, or undefined when it has none (the usual case: nothing to carry). */
 export function handlersOf(opts: ClientHandlers): ClientHandlers | undefined {
-  if (!opts.onElicitation && !opts.onSampling && !opts.roots) return undefined;
-  return { onElicitation: opts.onElicitation, onSampling: opts.onSampling, roots: opts.roots };
+  if (!opts.onElicitation && !opts.onSampling && !opts.roots && !opts.onElicitationComplete) return undefined;
+  return {
+    onElicitation: opts.onElicitation,
+    onSampling: opts.onSampling,
+    roots: opts.roots,
+    onElicitationComplete: opts.onElicitationComplete,
+  };
 }
+
+/** URL-mode elicitations waiting for their completion notice, at most this many (the oldest go first). */
+const PENDING_URL_ELICITATIONS = 1024;
 
 export interface ClientRequestsContext {
   warning(server: string, error: Error): void;
@@ -56,6 +64,8 @@ export interface ClientRequestsContext {
 export class ClientRequests {
   #defaults: ClientHandlers;
   readonly #ctx: ClientRequestsContext;
+  /** URL-mode elicitations answered, by server and elicitation id: whom their completion notice is for. */
+  readonly #urls = new Map<string, (params: Record<string, unknown>) => void>();
 
   constructor(defaults: ClientHandlers, ctx: ClientRequestsContext) {
     this.#defaults = { ...defaults };
@@ -111,11 +121,44 @@ export class ClientRequests {
       | CallAsks
       | undefined;
     const ctxSignal = owner ? AbortSignal.any([signal, owner.ended]) : signal;
+    this.#expectCompletion(server, request.params, pick.from === 'call' ? owner?.handlers : this.#defaults);
     return runHandler(capability, pick.handler, request.params, {
       server,
       method: request.method,
       signal: ctxSignal,
     });
+  }
+
+  /** A URL-mode elicitation is being answered: its completion notice will be for whoever answered it. */
+  #expectCompletion(
+    server: string,
+    params: Record<string, unknown>,
+    handlers: ClientHandlers | undefined,
+  ): void {
+    const id = params.elicitationId;
+    const listener = handlers?.onElicitationComplete;
+    if (params.mode !== 'url' || typeof id !== 'string' || !listener) return;
+    this.#urls.set(`${server}\u0000${id}`, listener);
+    if (this.#urls.size > PENDING_URL_ELICITATIONS) this.#urls.delete(this.#urls.keys().next().value!);
+  }
+
+  /**
+   * `notifications/elicitation/complete` from a server: to the handlers that answered that elicitation.
+   * False if no one is waiting for it (it is still a `notification` event, as every notification is).
+   */
+  completed(server: string, params: unknown): boolean {
+    const id = (params as { elicitationId?: unknown } | undefined)?.elicitationId;
+    if (typeof id !== 'string') return false;
+    const key = `${server}\u0000${id}`;
+    const listener = this.#urls.get(key);
+    if (!listener) return false;
+    this.#urls.delete(key);
+    try {
+      listener(params as Record<string, unknown>);
+    } catch {
+      // A listener's own bug does not reach the server.
+    }
+    return true;
   }
 
   /**
@@ -142,7 +185,8 @@ export class ClientRequests {
             { data: { server, key, method } },
           );
         }
-        const handler = handlerFor(handlers, capability) ?? handlerFor(this.#defaults, capability);
+        const own = handlerFor(handlers, capability);
+        const handler = own ?? handlerFor(this.#defaults, capability);
         if (!handler) {
           throw new SwitchboardError(
             'E_CLIENT_REQUEST',
@@ -153,6 +197,7 @@ export class ClientRequests {
           );
         }
         const params = (request?.params ?? {}) as Record<string, unknown>;
+        this.#expectCompletion(server, params, own ? handlers : this.#defaults);
         try {
           return [key, await runHandler(capability, handler, params, { server, method, signal })] as const;
         } catch (err) {

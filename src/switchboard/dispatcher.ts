@@ -49,11 +49,18 @@ export class Dispatcher {
    * call's one deadline. When it ends, requests it caused that are still being answered are told.
    */
   dispatch(route: Route, method: string, params: Params | undefined, call: Call): Promise<unknown> {
+    if (!call.asks) return this.#dispatch(route, method, params, call, false);
+    return this.step(route, method, params, call).finally(() => call.asks!.end());
+  }
+
+  /**
+   * One request of a call that makes several (a task: create, then wait for the result): sent, and
+   * answered round after round like any call, but the call is not over when it returns.
+   */
+  step(route: Route, method: string, params: Params | undefined, call: Call): Promise<unknown> {
     const sent = this.#dispatch(route, method, params, call, false);
-    if (!call.asks) return sent;
-    const rounds = MULTI_ROUND_METHODS.has(method) && call.inputRequired === 'answer';
-    const result = rounds ? sent.then((r) => this.#rounds(route, method, params, call, r)) : sent;
-    return result.finally(() => call.asks!.end());
+    const rounds = call.asks && MULTI_ROUND_METHODS.has(method) && call.inputRequired === 'answer';
+    return rounds ? sent.then((r) => this.#rounds(route, method, params, call, r)) : sent;
   }
 
   /**

@@ -16,6 +16,7 @@ import { Dispatcher } from './dispatcher.js';
 import { Fleet, type Route } from './fleet.js';
 import { Reloader, type ReloadReport } from './reloader.js';
 import { explainedByError, type ServerState, within } from './supervisor.js';
+import { notATask, type TaskStatusListener, Tasks } from './tasks.js';
 
 export type { PromptEntry, ResourceEntry, ToolEntry } from './catalog.js';
 export type { ReloadReport } from './reloader.js';
@@ -104,6 +105,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   readonly #catalog: Catalog;
   readonly #reloader: Reloader;
   readonly #client: ClientRequests;
+  readonly #tasks: Tasks;
   #closed: SwitchboardError | undefined;
   #closing: Promise<void> | undefined;
   /** Set once upstreams are being ended; destroy() and close() share it. */
@@ -143,6 +145,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
           if (message.method === 'notifications/tools/list_changed' && route.sup.state === 'ready')
             this.#refreshTools(route, route.sup.description, true);
           if (message.method === 'notifications/message') this.#log(route.sup.name, message.params);
+          if (message.method === 'notifications/tasks/status')
+            this.#tasks.status(route.sup.name, message.params);
+          if (message.method === 'notifications/elicitation/complete')
+            this.#client.completed(route.sup.name, message.params);
           this.emit('notification', { server: route.sup.name, message });
         },
         warning: (route, error) => this.emit('warning', { server: route.sup.name, error }),
@@ -155,6 +161,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       current,
       repeatable: (route, tool) => this.#catalog.repeatable(route, tool),
     });
+    this.#tasks = new Tasks(this.#dispatcher);
     this.#catalog = new Catalog(config.separator, {
       // The config's order, the one in force: a reload that adds a server before another one counts.
       rank: (server) => {
@@ -269,7 +276,31 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     const call = newCall(opts, site, route.sup.config.timeoutMs, undefined, true);
     const params = { name: tool, arguments: json.params };
     if (route.catalog.tools && !route.catalog.tools.has(tool))
-      return this.#callUnlisted(route, tool, params, call);
+      return this.#callUnlisted(route, tool, params, call, opts);
+    return this.#callListed(route, tool, params, call, opts);
+  }
+
+  /**
+   * A listed tool (or one the catalog does not know yet): as a task if its server says it runs as one
+   * (`execution.taskSupport` `required`, or `optional` and the call asks), else one request.
+   */
+  #callListed(
+    route: Route,
+    tool: string,
+    params: Params,
+    call: Call,
+    opts: CallOptions,
+  ): Promise<CallToolResult> {
+    const support = (route.catalog.tools?.get(tool)?.tool.execution as { taskSupport?: unknown } | undefined)
+      ?.taskSupport;
+    if (opts.task === true && support !== 'optional' && support !== 'required') {
+      return Promise.reject(notATask(route.sup.name, tool, call.site));
+    }
+    if (support === 'required' || (support === 'optional' && opts.task === true)) {
+      return this.#tasks
+        .run(route, params, call, opts.onTaskStatus as TaskStatusListener | undefined)
+        .finally(() => call.asks?.end()) as Promise<CallToolResult>;
+    }
     return this.#dispatcher.dispatch(route, 'tools/call', params, call) as Promise<CallToolResult>;
   }
 
@@ -278,7 +309,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
    * the call's own deadline. If the look itself fails for the caller (timed out, aborted, server down),
    * that is the answer: the tool may well exist.
    */
-  async #callUnlisted(route: Route, tool: string, params: Params, call: Call): Promise<CallToolResult> {
+  async #callUnlisted(
+    route: Route,
+    tool: string,
+    params: Params,
+    call: Call,
+    opts: CallOptions,
+  ): Promise<CallToolResult> {
     const server = route.sup.name;
     let tools = route.catalog.tools;
     try {
@@ -298,7 +335,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
         call.site,
       );
     }
-    return (await this.#dispatcher.dispatch(route, 'tools/call', params, call)) as CallToolResult;
+    return this.#callListed(route, tool, params, call, opts);
   }
 
   /** Calls a tool by its qualified name (`server__tool`). */

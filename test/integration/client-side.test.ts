@@ -281,6 +281,111 @@ describe('client side: servers over every transport', () => {
   });
 });
 
+describe('client side: log messages and URL elicitations', () => {
+  test("a server's log messages are 'log' events with its name; setLogLevel sends logging/setLevel", async () => {
+    await using sb = await Switchboard.start({ mcpServers: { st: stdio('st') } });
+    const logs: unknown[] = [];
+    sb.on('log', (e) => logs.push(e));
+    assert.deepEqual(await sb.setLogLevel('st', 'debug'), {});
+    await sb.callTool('st', 'log', { nonce: 'l1' });
+    assert.deepEqual(logs, [{ server: 'st', level: 'warning', logger: 'st', data: { nonce: 'l1' } }]);
+    const bad = await sb.setLogLevel('nope', 'debug').catch((e) => e);
+    assert.equal(code(bad), 'E_UNKNOWN_SERVER');
+  });
+
+  test('the completion of a URL-mode elicitation reaches the call that answered it', async () => {
+    await using sb = await Switchboard.start({ mcpServers: { st: stdio('st', { maxInFlight: 1 }) } });
+    const completedA: unknown[] = [];
+    const completedB: unknown[] = [];
+    const accept = async () => ({ action: 'accept' });
+    const [a, b] = await Promise.all([
+      sb.callTool(
+        'st',
+        'ask_url',
+        { nonce: 'a' },
+        { onElicitation: accept, onElicitationComplete: (p) => completedA.push(p) },
+      ),
+      sb.callTool(
+        'st',
+        'ask_url',
+        { nonce: 'b' },
+        { onElicitation: accept, onElicitationComplete: (p) => completedB.push(p) },
+      ),
+    ]);
+    assert.deepEqual([structured<Answer>(a).action, structured<Answer>(b).action], ['accept', 'accept']);
+    assert.deepEqual(completedA, [{ elicitationId: 'el-a' }]);
+    assert.deepEqual(completedB, [{ elicitationId: 'el-b' }]);
+  });
+});
+
+describe('client side: tasks', () => {
+  const everything = () => ({
+    command: process.execPath,
+    args: [`${ROOT}node_modules/@modelcontextprotocol/server-everything/dist/index.js`, 'stdio'],
+    advertise: ['elicitation'],
+    health: false,
+  });
+
+  for (const isolation of ['inline', 'thread'] as Isolation[]) {
+    test(`a tool that requires a task is called plainly; its mid-task elicitation is answered by the call (${isolation})`, async () => {
+      await using sb = await Switchboard.start({ mcpServers: { ev: { ...everything(), isolation } } });
+      const statuses: string[] = [];
+      const asked: string[] = [];
+      const r = await sb.callTool(
+        'ev',
+        'simulate-research-query',
+        { topic: 'python', ambiguous: true },
+        {
+          timeoutMs: 30_000,
+          onElicitation: async (params) => {
+            asked.push(String(params.message));
+            return { action: 'accept', content: { interpretation: 'snake' } };
+          },
+          onTaskStatus: (s) => statuses.push(s.status),
+        },
+      );
+      assert.match(JSON.stringify(r.content), /Research Report: python \(snake\)/);
+      assert.equal(asked.length, 1);
+      assert.match(asked[0]!, /python/);
+      assert.equal(statuses[0], 'working');
+      assert.ok(statuses.includes('input_required'), statuses.join());
+      assert.equal(statuses.at(-1), 'completed');
+    });
+  }
+
+  test('an aborted task is cancelled on the server; task: true on a tool that is not one is refused', async () => {
+    await using sb = await Switchboard.start({ mcpServers: { ev: everything() } });
+    const controller = new AbortController();
+    let taskId: string | undefined;
+    const call = sb
+      .callTool(
+        'ev',
+        'simulate-research-query',
+        { topic: 'x' },
+        {
+          signal: controller.signal,
+          onTaskStatus: (s) => {
+            taskId = s.taskId;
+          },
+        },
+      )
+      .catch((e) => e);
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort();
+    assert.equal(code(await call), 'E_ABORTED');
+    assert.ok(taskId);
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'cancelled'; i++) {
+      status = ((await sb.request('ev', 'tasks/get', { taskId })) as { status: string }).status;
+      if (status !== 'cancelled') await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(status, 'cancelled');
+    const notTask = await sb.callTool('ev', 'echo', { message: 'x' }, { task: true }).catch((e) => e);
+    assert.equal(code(notTask), 'E_INVALID_ARGUMENT');
+    assert.match((notTask as Error).message, /does not run as a task/);
+  });
+});
+
 describe('client side: @modelcontextprotocol/server-everything', () => {
   const everything = (extra: Record<string, unknown> = {}) => ({
     command: process.execPath,
