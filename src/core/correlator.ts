@@ -1,4 +1,4 @@
-import { abortError, type SwitchboardError, timeoutError } from './errors.js';
+import { abortError, SwitchboardError, timeoutError } from './errors.js';
 import type { ClientHandlers } from './server-requests.js';
 import { MAX_TIMER_MS } from './validate.js';
 
@@ -363,7 +363,7 @@ export class Correlator {
       try {
         sent = this.#hooks.send(entry, params);
       } catch (err) {
-        this.#settle(entry, false, err);
+        this.#settle(entry, false, this.#unsendable(method, err));
         return;
       }
       if (sent) sent.catch((err: unknown) => this.#settle(entry, false, err));
@@ -443,6 +443,20 @@ export class Correlator {
       entry.reject(stamp ? stampCallSite(err, entry.site) : err);
     }
     return true;
+  }
+
+  /**
+   * What a send that threw fails the call with. A switchboard error (the server is gone...) as it is;
+   * anything else came from turning the params into JSON or a message, checked when the call was made,
+   * so they were changed since: still the caller's E_INVALID_ARGUMENT, never a bare TypeError.
+   */
+  #unsendable(method: string, err: unknown): unknown {
+    if (err instanceof SwitchboardError || (err as { name?: unknown })?.name === 'RpcError') return err;
+    return new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      `${this.#what(method)}: its params could not be sent as JSON (${(err as Error)?.message ?? String(err)}); were they changed after the call was made?`,
+      { cause: err, data: this.#data(method) },
+    );
   }
 
   #stray(id: number): false {

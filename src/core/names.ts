@@ -114,13 +114,20 @@ export class NameRegistry {
       if (renamed === wanted) continue;
       const other = this.#byQualified.get(renamed);
       if (other && !same(other, server, name)) continue;
-      // Whatever name this pair had before is no longer its own.
+      // Whatever name this pair had before is no longer its own, nor any report of it.
       for (const [q, ref] of this.#byQualified)
         if (q !== renamed && q !== wanted && same(ref, server, name)) this.#byQualified.delete(q);
+      const key = `${server}\u0000${name}`;
+      for (const [w, pairs] of this.#displaced) {
+        pairs.delete(key);
+        if (pairs.size === 0) this.#displaced.delete(w);
+      }
       this.#byQualified.set(renamed, { server, name });
-      const pairs = this.#displaced.get(wanted) ?? new Map();
-      this.#displaced.set(wanted, pairs);
-      pairs.set(`${server}\u0000${name}`, { server, name, qualifiedName: renamed });
+      // Reported under the name the pair wants, its own plain one, whichever pair it lost to last.
+      const own = qualify(server, name, this.separator, this.maxLength);
+      const pairs = this.#displaced.get(own) ?? new Map();
+      this.#displaced.set(own, pairs);
+      pairs.set(key, { server, name, qualifiedName: renamed });
       return renamed;
     }
     return undefined;
@@ -128,6 +135,30 @@ export class NameRegistry {
 
   resolve(qualifiedName: string): QualifiedRef | undefined {
     return this.#byQualified.get(qualifiedName);
+  }
+
+  /**
+   * The ranks changed (a reload reordered the config): every contested name goes to the pair that comes
+   * first now, and the pair that had it moves to a name of its own (`onRename` is told of both).
+   */
+  rerank(): void {
+    for (const [wanted, pairs] of [...this.#displaced]) {
+      const holder = this.#byQualified.get(wanted);
+      if (!holder) continue;
+      let best: (QualifiedRef & { qualifiedName: string }) | undefined;
+      for (const pair of pairs.values()) {
+        if (this.#rank(pair.server) < this.#rank((best ?? holder).server)) best = pair;
+      }
+      if (!best) continue;
+      const promoted = { server: best.server, name: best.name };
+      pairs.delete(`${best.server}\u0000${best.name}`);
+      const moved = this.#takeRenamed(wanted, holder.server, holder.name);
+      if (moved === undefined) continue;
+      this.#byQualified.delete(best.qualifiedName);
+      this.#byQualified.set(wanted, promoted);
+      this.#onRename?.(holder, moved);
+      this.#onRename?.(promoted, wanted);
+    }
   }
 
   /** Forgets every name of one server (its catalog is about to be replaced). */

@@ -25,40 +25,33 @@ export const MAX_DEPTH = 1000;
  * `value` as JSON will carry it, or why it cannot be carried, with the path of the first value that
  * cannot (`params.arguments.n: a bigint ...`).
  *
- * JSON's own conversions are applied here, once, so that a value reaches the server the same way inline
- * and in a worker thread (where it would otherwise be structured-cloned, which keeps what JSON converts
- * and refuses what JSON drops): `toJSON()` is called (a Date becomes its ISO string, a URL its href), a
- * class instance, Map or Set becomes its own enumerable properties, `undefined` fields are left out.
- * Plain objects and arrays, the usual case, are checked and passed on as they are.
+ * JSON's own conversions are applied here, once, as JSON.stringify would apply them, so that a value
+ * reaches the server the same way inline and in a worker thread (where it would otherwise be
+ * structured-cloned, which keeps what JSON converts and refuses what JSON drops): `toJSON()` is called (a
+ * Date becomes its ISO string, a URL its href, a Buffer `{ type, data }`), a class instance, Map, Set,
+ * proxy or typed array becomes a plain copy. Each value is read once: a getter or a `toJSON` is not
+ * called again when the value is sent. Plain objects and arrays, the usual case, are passed on as they
+ * are, not copied.
  *
  * Refused: bigints, functions, symbols, NaN and the infinities (JSON would turn them into null, or drop
  * them, or throw), circular references, nesting deeper than {@link MAX_DEPTH}, and properties whose
  * reading throws (a getter, a proxy).
  */
 export function toJson(value: unknown, path: string): { value: unknown } | { problem: string } {
-  const state: WalkState = { convert: false, ancestors: [], keys: [] };
-  let problem: string | undefined;
+  const state: WalkState = { ancestors: [], keys: [] };
   try {
-    problem = walk(value, '', 0, state);
+    return { value: walk(value, '', 0, state) };
   } catch (err) {
-    problem = `reading it failed: ${(err as Error)?.message ?? String(err)}`;
-  }
-  if (problem) return { problem: `${pathOf(path, state.keys)}: ${problem}` };
-  if (!state.convert) return { value };
-  try {
-    return { value: JSON.parse(JSON.stringify(value)) as unknown };
-  } catch (err) {
-    return { problem: `${path}: it cannot be sent as JSON: ${(err as Error)?.message ?? String(err)}` };
+    const why =
+      err instanceof Refusal ? err.message : `reading it failed: ${(err as Error)?.message ?? String(err)}`;
+    return { problem: `${pathOf(path, state.keys)}: ${why}` };
   }
 }
 
+/** Why a value cannot travel as JSON; thrown by the walk, with the walk's `keys` left at its path. */
+class Refusal extends Error {}
+
 interface WalkState {
-  /**
-   * Something JSON converts was met (a toJSON, a class instance, a proxy, an array with extra
-   * properties): the result is the JSON round trip, not the value itself, which a worker thread would
-   * otherwise structured-clone differently.
-   */
-  convert: boolean;
   ancestors: object[];
   /** Where the walk is: the path of the value it refuses, built only then. */
   keys: (string | number)[];
@@ -70,68 +63,91 @@ function pathOf(root: string, keys: (string | number)[]): string {
   return path;
 }
 
-/** Checks one value; on a problem, `state.keys` is left at its path. */
-function walk(raw: unknown, key: string, depth: number, state: WalkState): string | undefined {
+/** The value as JSON carries it: the same object when nothing in it changes, else a plain copy. */
+function walk(raw: unknown, key: string, depth: number, state: WalkState): unknown {
   let value = raw;
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as { toJSON?: unknown }).toJSON === 'function'
-  ) {
-    state.convert = true;
-    try {
-      value = (value as { toJSON(key: string): unknown }).toJSON(key);
-    } catch (err) {
-      return `its toJSON() failed: ${(err as Error)?.message ?? String(err)}`;
+  if (value !== null && typeof value === 'object') {
+    if (ArrayBuffer.isView(value)) return typedArray(value, state);
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      try {
+        value = (value as { toJSON(key: string): unknown }).toJSON(key);
+      } catch (err) {
+        throw new Refusal(`its toJSON() failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+      if (value !== null && typeof value === 'object' && value !== raw) return walk(value, key, depth, state);
     }
   }
   switch (typeof value) {
     case 'string':
     case 'boolean':
     case 'undefined':
-      return;
+      return value;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${value} cannot be sent as JSON`;
+      if (Number.isFinite(value)) return value;
+      throw new Refusal(`${value} cannot be sent as JSON`);
     case 'bigint':
-      return 'a bigint cannot be sent as JSON; send it as a string or a number';
+      throw new Refusal('a bigint cannot be sent as JSON; send it as a string or a number');
     case 'function':
-      return 'a function cannot be sent as JSON';
+      throw new Refusal('a function cannot be sent as JSON');
     case 'symbol':
-      return 'a symbol cannot be sent as JSON';
+      throw new Refusal('a symbol cannot be sent as JSON');
   }
-  if (value === null) return;
+  if (value === null) return value;
   const obj = value as object;
-  if (ArrayBuffer.isView(obj)) {
-    state.convert = true; // numbers only: nothing to refuse, and nothing worth walking one by one
-    return;
-  }
-  if (depth >= MAX_DEPTH) return `nested more than ${MAX_DEPTH} levels deep`;
-  if (state.ancestors.includes(obj)) return 'a circular reference cannot be sent as JSON';
-  if (types.isProxy(obj)) state.convert = true;
+  if (depth >= MAX_DEPTH) throw new Refusal(`nested more than ${MAX_DEPTH} levels deep`);
+  if (state.ancestors.includes(obj)) throw new Refusal('a circular reference cannot be sent as JSON');
   state.ancestors.push(obj);
-  let problem: string | undefined;
+  // A proxy, or anything but a plain object or array, is copied: a thread would clone it differently.
+  let copy = types.isProxy(obj);
+  let out: unknown;
   if (Array.isArray(obj)) {
-    // Properties beside the elements are left out by JSON, and cloned (or refused) by a thread.
-    if (Object.keys(obj).length !== obj.length) state.convert = true;
+    const items: unknown[] = [];
     for (let i = 0; i < obj.length; i++) {
       state.keys.push(i);
-      problem = walk(obj[i], String(i), depth + 1, state);
-      if (problem) return problem;
+      const item = obj[i];
+      const next = walk(item, String(i), depth + 1, state);
+      if (next !== item) copy = true;
+      items.push(next);
       state.keys.pop();
     }
+    // Extra properties of an array are left out by JSON, and by the copy.
+    out = copy ? items : obj;
   } else {
     const proto = Object.getPrototypeOf(obj);
-    if (proto !== Object.prototype && proto !== null) state.convert = true; // a Map, a Set, a class instance
+    if (proto !== Object.prototype && proto !== null) copy = true; // a Map, a Set, a class instance
+    const fields: Record<string, unknown> = {};
     for (const k of Object.keys(obj)) {
       state.keys.push(k);
-      const child = (obj as Record<string, unknown>)[k]; // a getter that throws is caught in toJson
-      problem = walk(child, k, depth + 1, state);
-      if (problem) return problem;
+      const field = (obj as Record<string, unknown>)[k]; // a getter that throws is caught in toJson
+      const next = walk(field, k, depth + 1, state);
+      if (next !== field) copy = true;
+      if (next !== undefined) fields[k] = next;
       state.keys.pop();
     }
+    out = copy ? fields : obj;
   }
   state.ancestors.pop();
-  return problem;
+  return out;
+}
+
+/** A typed array (or Buffer, DataView) as JSON carries it, without walking it element by element. */
+function typedArray(view: ArrayBufferView, state: WalkState): unknown {
+  if (Buffer.isBuffer(view)) return { type: 'Buffer', data: Array.from(view) };
+  if (view instanceof DataView) return {};
+  if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
+    throw new Refusal('a bigint array cannot be sent as JSON; send its numbers as strings');
+  }
+  const numbers = view as unknown as ArrayLike<number>;
+  const out: Record<string, number> = {};
+  for (let i = 0; i < numbers.length; i++) {
+    const n = numbers[i]!;
+    if (!Number.isFinite(n)) {
+      state.keys.push(i);
+      throw new Refusal(`${n} cannot be sent as JSON`);
+    }
+    out[i] = n;
+  }
+  return out;
 }
 
 function describe(value: unknown): string {

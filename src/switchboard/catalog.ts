@@ -36,8 +36,11 @@ export interface ServerCatalog {
   key: string | undefined;
   /** The server's first start is in progress, and reads the catalog itself once it is up. */
   firstStart?: boolean;
-  /** One more for each `list_changed`: a read that began before it is read again. */
-  version?: number;
+  /** A `list_changed` came while a read was under way: read once more after it. */
+  stale?: boolean;
+  rereading?: boolean;
+  /** When the last read started (`performance.now()` ms). */
+  lastRead?: number;
 }
 
 export interface CatalogContext {
@@ -49,11 +52,15 @@ export interface CatalogContext {
   /** Whether the route is still the one configured under its name. */
   current(route: Route): boolean;
   warning(server: string, error: Error): void;
+  /** Reads a server's tools again, on the switchboard's own account (after a change announced mid-read). */
+  reread(route: Route): void;
   /** A server's tool list was read; `changed` when it differs from the one before. */
   loaded(server: string, tools: number, changed: boolean): void;
 }
 
-const PAGE_LIMIT = 10_000; // pages per listing: a bound of last resort, under the call's own deadline
+const PAGE_LIMIT = 10_000;
+/** The least time between the starts of two reads of one server's tools that a change asked for. */
+const REREAD_SPACING_MS = 1000; // pages per listing: a bound of last resort, under the call's own deadline
 
 /**
  * Catalogs and names: every server's tools (cached, refreshed on list_changed and after a restart),
@@ -71,7 +78,8 @@ export class Catalog {
       onRename: (ref, qualifiedName) => {
         const entry = ctx.catalogOf(ref.server)?.tools?.get(ref.name);
         if (entry) entry.qualifiedName = qualifiedName;
-        this.#warnRenamed(ref.server, ref.name, qualify(ref.server, ref.name, separator), qualifiedName);
+        const wanted = qualify(ref.server, ref.name, separator);
+        if (qualifiedName !== wanted) this.#warnRenamed(ref.server, ref.name, wanted, qualifiedName);
       },
     });
   }
@@ -99,6 +107,11 @@ export class Catalog {
 
   resolve(qualifiedName: string): { server: string; name: string } | undefined {
     return this.#names.resolve(qualifiedName);
+  }
+
+  /** The config's order changed: contested names follow it. */
+  rerank(): void {
+    this.#names.rerank();
   }
 
   /** Forgets a server's names (it was removed). */
@@ -139,18 +152,39 @@ export class Catalog {
   }
 
   /**
-   * The server said its tools changed (`list_changed`): read them, after any read already under way,
-   * since that one may have been answered before the change.
+   * The server said its tools changed (`list_changed`): read them. A read already under way may have
+   * been answered before the change, so the catalog is read once more after it, on its own account (not
+   * the account of whoever waits for the read under way), at most once a second: a server that says its
+   * tools changed on every listing cannot keep the switchboard listing.
    */
   changed(route: Route, call: Call): Promise<Map<string, ToolEntry>> {
-    route.catalog.version = (route.catalog.version ?? 0) + 1;
+    const cat = route.catalog;
+    const recent = performance.now() - (cat.lastRead ?? Number.NEGATIVE_INFINITY) < REREAD_SPACING_MS;
+    if (cat.loading || recent) {
+      cat.stale = true;
+      if (!cat.loading) this.#readAgain(route);
+      return cat.loading ?? Promise.resolve(cat.tools ?? new Map<string, ToolEntry>());
+    }
     return this.tools(route, call, true);
+  }
+
+  /** After a read during which the server announced a change: one more, spaced from the last. */
+  #readAgain(route: Route): void {
+    const cat = route.catalog;
+    if (!cat.stale || cat.rereading || !this.#ctx.current(route)) return;
+    cat.stale = false;
+    cat.rereading = true;
+    const wait = Math.max(0, REREAD_SPACING_MS - (performance.now() - (cat.lastRead ?? 0)));
+    setTimeout(() => {
+      cat.rereading = false;
+      if (this.#ctx.current(route)) this.#ctx.reread(route);
+    }, wait).unref();
   }
 
   #load(route: Route, call: Call): Promise<Map<string, ToolEntry>> {
     const cat = route.catalog;
     const server = route.sup.name;
-    const version = cat.version;
+    cat.lastRead = performance.now();
     const loading = this.list(route, 'tools/list', 'tools', call)
       .then((tools) => {
         if (!this.#ctx.current(route)) return new Map<string, ToolEntry>(); // removed meanwhile
@@ -163,12 +197,10 @@ export class Catalog {
       })
       .finally(() => {
         if (cat.loading === loading) cat.loading = undefined;
+        this.#readAgain(route);
       });
     cat.loading = loading;
-    // A change announced while this read was under way: read once more, as the same call.
-    return loading.then((tools) =>
-      cat.version !== version && this.#ctx.current(route) ? this.tools(route, call, true) : tools,
-    );
+    return loading;
   }
 
   #index(server: string, tools: unknown[]): Map<string, ToolEntry> {

@@ -169,6 +169,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
         return at < 0 ? Number.POSITIVE_INFINITY : at;
       },
       catalogOf: (server) => this.#fleet.get(server)?.catalog,
+      reread: (route) => this.#refreshTools(route, route.sup.description),
       dispatch: (route, method, params, call) => this.#dispatcher.dispatch(route, method, params, call),
       current,
       warning: (server, error) => this.emit('warning', { server, error }),
@@ -180,6 +181,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       config: () => this.#config,
       accept: (next) => {
         this.#config = next;
+        this.#catalog.rerank();
       },
       closed: () => this.#closed,
       startRoute: (route) => this.#startRoute(route, undefined),
@@ -196,6 +198,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
 
   /** Loads the config (a file path or an object of the file's shape) and starts its enabled servers. */
   static async start(config: string | object, opts: StartOptions = {}): Promise<Switchboard> {
+    const bad = checkOptions(opts, 'Switchboard.start()');
+    if (bad) throw bad;
     if (opts.signal?.aborted) throw abortError('Switchboard.start()', opts.signal.reason, {});
     const parsed = loadConfig(config, opts);
     if (opts.only) {

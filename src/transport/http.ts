@@ -161,20 +161,33 @@ class SessionEndingTransport extends StreamableHTTPClientTransport {
       this.#streamOwner.set(requestSignal, id);
       options = { ...options, requestSignal };
     }
+    if (typeof id === 'number' || typeof id === 'string') this.#sending.add(id);
     try {
       await super.send(message, options);
     } catch (err) {
       const answer = this.#answers ? errorAnswer(err, message, this.sessionId !== undefined) : undefined;
-      if (!answer) throw err;
-      this.onmessage?.(answer);
+      if (answer) {
+        this.onmessage?.(answer);
+        return;
+      }
+      // Spec 2025-11-25, basic/transports: a 404 to a request in a session means the server no longer
+      // knows the session; the client must start a new one. This connection is over: closing it lets the
+      // supervisor make a new one, handshake and session included.
+      if (this.#answers && this.sessionId !== undefined && httpStatusOf(err) === 404) void this.close();
+      throw err;
+    } finally {
+      if (typeof id === 'number' || typeof id === 'string') this.#sending.delete(id);
     }
   }
+
+  /** Ids of the requests being sent: a refused POST is an answer only for one of them. */
+  #sending = new Set<number | string>();
 
   #isAnswer(error: unknown): boolean {
     if (!this.#answers || typeof error !== 'object' || error === null) return false;
     if (this.#answered.has(error)) return true;
     const body = parseAnswer(error, this.sessionId !== undefined);
-    if (!body) return false;
+    if (!body || !this.#sending.has(body.id as number | string)) return false;
     this.#answered.add(error);
     return true;
   }
@@ -215,6 +228,10 @@ const streamOf = new AsyncLocalStorage<number | string>();
 const HURRIED_SESSION_END_MS = 250;
 
 /** The JSON-RPC error response to `message` in the body of an HTTP error the SDK threw for it, if any. */
+function httpStatusOf(err: unknown): unknown {
+  return (err as { data?: { status?: unknown } } | undefined)?.data?.status;
+}
+
 function errorAnswer(err: unknown, message: JSONRPCMessage, inSession: boolean): JSONRPCMessage | undefined {
   const id = (message as { id?: unknown }).id;
   const body = parseAnswer(err, inSession);
@@ -258,7 +275,9 @@ class StreamWatchingSseTransport extends SSEClientTransport {
     super(url, opts);
     wrapOnerror(this, (error, report) => {
       report(error);
-      if (this.#started && error instanceof SseError) void this.close();
+      // Closed once the EventSource's own error handling is over: it arms its reconnect timer after
+      // this handler returns, and a close from inside the handler would leave that timer running.
+      if (this.#started && error instanceof SseError) setImmediate(() => void this.close());
     });
   }
 

@@ -213,11 +213,13 @@ export class StdioTransport implements Transport {
   /**
    * Ends stdin, then SIGTERM, then SIGKILL to the whole process tree, each after a grace period (the
    * spec's stdio shutdown, basic/lifecycle). `now`: stdin and SIGTERM together, without waiting for the
-   * server to exit on its own first; a later `now` cuts a graceful close short.
+   * server to exit on its own first; a later `now` cuts a graceful close short. `kill`: SIGKILL at once,
+   * for a server that never finished its handshake (nothing of its is worth a grace period).
    */
-  close(opts: { now?: boolean } = {}): Promise<void> {
-    if (opts.now) this.#now?.();
-    this.#closing ??= this.#shutdown(opts.now === true);
+  close(opts: { now?: boolean; kill?: boolean } = {}): Promise<void> {
+    if (opts.now || opts.kill) this.#now?.();
+    if (opts.kill && this.#child && this.#exit === undefined) signalTree(this.#child, 'SIGKILL');
+    this.#closing ??= this.#shutdown(opts.now === true || opts.kill === true);
     return this.#closing;
   }
 

@@ -227,9 +227,9 @@ export class UpstreamConnection {
         instructions: client.getInstructions(),
       };
     } catch (err) {
-      // Nothing to save on a connection that never started: a stdio server is ended at once.
-      await (transport as Transport & { close(opts?: { now?: boolean }): Promise<void> })
-        .close({ now: true })
+      // Nothing to save on a connection that never started: a stdio server is killed at once.
+      await (transport as Transport & { close(opts?: { now?: boolean; kill?: boolean }): Promise<void> })
+        .close({ now: true, kill: true })
         .catch(() => {});
       throw await startError(config, transport, err, opts.signal?.aborted === true, deadline.aborted, signal);
     }

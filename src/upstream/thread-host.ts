@@ -83,15 +83,23 @@ export class ThreadHost implements UpstreamHost {
     this.#capabilities = options.capabilities;
     this.#correlator = new Correlator(config.name, {
       send: (pending, params) => {
-        this.#post({
+        const request = (p: Params | undefined): ToWorker => ({
           t: 'req',
           id: pending.id,
           method: pending.method,
-          params,
+          params: p,
           progress: pending.onProgress !== undefined,
           asks: pending.context !== undefined,
           capabilities: pending.capabilities,
         });
+        try {
+          this.#post(request(params));
+        } catch (err) {
+          // Params a structured clone refuses (a proxy, a function beside an array's elements...) go as
+          // JSON sends them, which is what an inline connection does with them too.
+          if ((err as { name?: unknown })?.name !== 'DataCloneError') throw err;
+          this.#post(request(JSON.parse(JSON.stringify(params)) as Params));
+        }
       },
       cancel: (pending, reason) => {
         this.#post({ t: 'cancel', id: pending.id, reason: toWire(reason) });

@@ -260,6 +260,79 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.deepEqual(sb.resolveTool(renamed), { server: 'a_', name: 'b' });
     });
 
+    test('a server that says its tools changed after every listing is not listed again and again', async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: {
+          e: fixture('e', { isolation, ...quiet, timeoutMs: 0, env: { ECHO_LIST_CHANGES: '1' } }),
+        },
+      });
+      await new Promise((r) => setTimeout(r, 2000));
+      const { lists } = structured<{ lists: number }>(await sb.callTool('e', 'pings', {}));
+      // Two pages a listing; at most one listing a second after the first.
+      assert.ok(lists <= 8, `${lists} pages listed in 2 s`);
+    });
+
+    test('a toJSON or a getter is read once; typed arrays are checked and carried as JSON does', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      let calls = 0;
+      const counting = { toJSON: () => ({ call: ++calls }) };
+      const got = (await sb.callTool('e', 'meta', {
+        counting,
+        bytes: Buffer.from([1, 2]),
+        floats: new Float32Array([0.5]),
+      })) as {
+        received: { arguments: Record<string, unknown> };
+      };
+      assert.deepEqual(got.received.arguments, {
+        counting: { call: 1 },
+        bytes: { type: 'Buffer', data: [1, 2] },
+        floats: { 0: 0.5 },
+      });
+      const nan = await sb.callTool('e', 'meta', { v: new Float64Array([1, Number.NaN]) }).catch((e) => e);
+      assert.equal(code(nan), 'E_INVALID_ARGUMENT');
+      assert.match((nan as Error).message, /arguments\.v\[1\]: NaN/);
+    });
+
+    test("arguments changed after the call was made are still the caller's E_INVALID_ARGUMENT", async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, maxInFlight: 1 }) },
+      });
+      const first = sb.callTool('e', 'sleep', { ms: 200 });
+      const args: Record<string, unknown> = { nonce: 'late' };
+      const queued = sb.callTool('e', 'meta', args).catch((e) => e);
+      args.broken = 10n; // after the check, before the send
+      await first;
+      const err = await queued;
+      assert.equal(code(err), 'E_INVALID_ARGUMENT', String(err));
+      assert.match((err as Error).message, /could not be sent as JSON/);
+    });
+
+    test('a contested qualified name follows a reload that only reorders the config, and stays through restarts', async () => {
+      const a = fixture('a', { isolation, ...quiet, env: { ECHO_TOOLS: '_b' } });
+      const a_ = fixture('a_', { isolation, ...quiet, env: { ECHO_TOOLS: 'b' } });
+      await using sb = await Switchboard.start({ mcpServers: { a, a_ } });
+      assert.deepEqual(sb.resolveTool('a___b'), { server: 'a', name: '_b' });
+      const report = await sb.reload({ mcpServers: { a_, a } });
+      assert.deepEqual(report.unchanged, ['a_', 'a']);
+      assert.deepEqual(sb.resolveTool('a___b'), { server: 'a_', name: 'b' }, 'a_ comes first now');
+      const named = (await sb.listTools()).filter((t) => t.name === 'b' || t.name === '_b');
+      for (const t of named)
+        assert.deepEqual(sb.resolveTool(t.qualifiedName), { server: t.server, name: t.name });
+      await sb.callTool('a', 'exit', {}).catch(() => {});
+      const serverA = () => sb.servers().find((s) => s.name === 'a')!;
+      assert.ok(await waitFor(() => serverA().state === 'ready' && serverA().generation === 2));
+      await waitFor(() => serverA().tools === 14);
+      assert.deepEqual(
+        sb.resolveTool('a___b'),
+        { server: 'a_', name: 'b' },
+        'a restarted: a_ keeps the name',
+      );
+      assert.deepEqual(
+        sb.collisions.map((c) => [c.qualifiedName, c.kept.server, c.renamed.server]),
+        [['a___b', 'a_', 'a']],
+      );
+    });
+
     test('an abort reason with no string form is still an E_ABORTED, and the call is cancelled', async () => {
       await using sb = await Switchboard.start({
         mcpServers: { e: fixture('e', { isolation, ...quiet, maxInFlight: 1 }) },

@@ -266,6 +266,34 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       }
     });
 
+    test('a session the server forgot (404) ends the connection without health pings', BOUND, async () => {
+      const fx = await startStatefulFixture('s7');
+      try {
+        await using sb = await Switchboard.start({
+          mcpServers: {
+            web: {
+              url: fx.url,
+              isolation,
+              protocol: 'legacy',
+              health: false,
+              restart: { initialDelayMs: 20, jitter: 0 },
+            },
+          },
+        });
+        await fx.forget();
+        await sb.callTool('web', 'echo', { nonce: 'lost' }).catch(() => {});
+        assert.ok(
+          await waitFor(() => sb.servers()[0]?.restarts === 1 && sb.servers()[0]?.state === 'ready', 5000),
+        );
+        assert.equal(
+          structured<{ nonce: string }>(await sb.callTool('web', 'echo', { nonce: 'again' })).nonce,
+          'again',
+        );
+      } finally {
+        await fx.close();
+      }
+    });
+
     test('a 2026-07-28 server that refuses pings is healthy, and says nothing about it', BOUND, async () => {
       const fx = await startHttpFixture('quiet');
       try {

@@ -255,6 +255,34 @@ for (const kind of ['sse', 'http'] as const) {
   });
 }
 
+test('Switchboard.start refuses a signal that is not an AbortSignal', async () => {
+  const err = await Switchboard.start(
+    { mcpServers: { e: fixture('e', quick) } },
+    { signal: {} as AbortSignal },
+  ).catch((e) => e);
+  assert.equal(code(err), 'E_INVALID_ARGUMENT');
+  assert.match((err as Error).message, /signal must be an AbortSignal/);
+});
+
+test('after a legacy SSE stream fails, close() leaves nothing that keeps the process alive', async () => {
+  const run = await runScript(`
+    const { Switchboard } = await import(SB);
+    const { serveFixture } = await import(${JSON.stringify(`${ROOT}dist/test/helpers.js`)});
+    const fx = await serveFixture('sse', 'drop');
+    const sb = await Switchboard.start({ mcpServers: { s: { type: 'sse', url: fx.url, health: false,
+      restart: { initialDelayMs: 5000, jitter: 0 } } } });
+    await fx.kill();
+    for (let i = 0; i < 300 && sb.servers()[0].state !== 'restarting'; i++) await new Promise((r) => setTimeout(r, 10));
+    console.log(sb.servers()[0].state);
+    const t0 = Date.now();
+    await sb.close();
+    console.log('closed in', Date.now() - t0 < 1000 ? 'time' : Date.now() - t0);
+    setTimeout(() => { console.log('still alive', JSON.stringify(process.getActiveResourcesInfo())); process.exit(3); }, 1500).unref();
+  `);
+  assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+  assert.match(run.stdout, /^restarting\nclosed in time$/m);
+});
+
 describe('HTTP upstream outages', () => {
   test('each outage of a Streamable HTTP server counts once: three outages are three restarts', async () => {
     let fx = await startHttpFixture('blink');
@@ -345,6 +373,31 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.ok(timeoutMs < 2000, `a timed-out handshake took ${Math.round(timeoutMs)} ms to settle`);
       assert.deepEqual(processesWith(tag), []);
       await sb.close();
+    });
+
+    test('an aborted start kills a server that ignores SIGTERM at once: it never finished its handshake', async () => {
+      const tag = `lc-stubborn-start-${isolation}-${process.pid}-${Date.now()}`;
+      const stubborn = {
+        command: process.execPath,
+        args: [
+          '-e',
+          "process.on('SIGTERM', () => {}); process.stdin.on('data', () => {}); setInterval(() => {}, 1000)",
+          tag,
+        ],
+        isolation,
+        closeGraceMs: 3000,
+      };
+      const controller = new AbortController();
+      const t0 = performance.now();
+      const starting = Switchboard.start(
+        { mcpServers: { m: stubborn } },
+        { signal: controller.signal },
+      ).catch((e) => e);
+      assert.ok(await waitFor(() => processesWith(tag).length === 1, 5000));
+      controller.abort();
+      assert.equal(code(await starting), 'E_ABORTED');
+      assert.ok(performance.now() - t0 < 2500, `took ${Math.round(performance.now() - t0)} ms`);
+      assert.deepEqual(processesWith(tag), []);
     });
 
     test('destroy() during a handshake resolves once the server is gone, without waiting closeGraceMs', async () => {

@@ -82,5 +82,12 @@ test('a pair that comes first takes its name back; every pair keeps a name of it
       );
     }
     assert.equal(names.get('a/_b'), 'a___b', 'the pair that comes first has the plain name');
+    // Reported once, under the name it wanted, with the name it has now.
+    const renamed = reg.collisions.filter((c) => c.renamed.server === 'a_');
+    assert.deepEqual(
+      renamed.map((c) => [c.qualifiedName, c.renamed.qualifiedName]),
+      [['a___b', names.get('a_/b')]],
+      `order ${order}`,
+    );
   }
 });
