@@ -29,6 +29,10 @@ export interface ServerStatus {
   transport: 'stdio' | 'http' | 'sse';
   protocolVersion?: string | undefined;
   serverInfo?: ServerDescription['serverInfo'];
+  /** What the server declared it can do, from its handshake (undefined before it). */
+  capabilities?: Record<string, unknown> | undefined;
+  /** The server's instructions for its client, if it gave any. */
+  instructions?: string | undefined;
   tools: number;
   running: number;
   queued: number;
@@ -522,6 +526,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       transport: sup.config.transport.type,
       protocolVersion: sup.description?.protocolVersion,
       serverInfo: sup.description?.serverInfo,
+      capabilities: sup.description?.capabilities,
+      instructions: sup.description?.instructions,
       tools: catalog.tools?.size ?? 0,
       running: sup.mailbox.running,
       queued: sup.mailbox.waiting,

@@ -1,0 +1,470 @@
+/**
+ * What a downstream client sees: one SDK `Server` per serving unit (a 2025-era session, or one
+ * 2026-07-28 request), whose handlers forward to the switchboard. Each handler hands the switchboard
+ * exactly this request's signal, progress and question handlers, so answers, progress and server
+ * requests reach this client and no other by construction: downstream ids and progress tokens never
+ * leave this instance, and upstream ids and tokens are the switchboard's own.
+ */
+import {
+  ProtocolError,
+  type RequestStateCodec,
+  Server,
+  type ServerCapabilities,
+  type ServerContext,
+  UriTemplate,
+} from '@modelcontextprotocol/server';
+import { isSwitchboardError, RpcError, SwitchboardError } from '../core/errors.js';
+import type { ServerRequestHandler } from '../core/server-requests.js';
+import type { CallOptions } from '../core/correlator.js';
+import type { CallToolResult, Switchboard } from '../switchboard/switchboard.js';
+import { VERSION } from '../version.js';
+import type { ParkedCall, Parking } from './parking.js';
+import type { Limiter } from './limits.js';
+import type { Upstreams } from './upstreams.js';
+import type { ResourceIndex } from './resources.js';
+
+/** `undefined`: the aggregate at `/mcp`; a name: that one upstream, with its own names. */
+export interface View {
+  server?: string | undefined;
+}
+
+/** The downstream side of one serving unit. */
+export interface Downstream {
+  era: 'legacy' | 'modern';
+  /** Scope key: which session-scoped instances and which limits this client uses. */
+  key: string;
+  limiter: Limiter;
+  /** The log level this session asked for (`logging/setLevel`); undefined: no log messages. */
+  logLevel?: string | undefined;
+}
+
+/** What a `requestState` the gateway minted carries (integrity-protected: see seal). */
+export type Sealed =
+  /** An upstream's own input_required: which server and tool, and its state, byte-exact. */
+  | { k: 'up'; s: string; t: string; u?: string | undefined }
+  /** A parked call of a 2025-era upstream, waiting for these answers. */
+  | { k: 'park'; p: string; s: string; t: string };
+
+export interface SurfaceDeps {
+  upstreams: Upstreams;
+  parking: Parking;
+  resources: ResourceIndex;
+  codec: RequestStateCodec<Sealed>;
+  /** Called with each legacy session's Server when it opens and closes (list_changed, logs). */
+  separator: string;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+export function logLevelAdmits(wanted: string | undefined, level: string): boolean {
+  if (wanted === undefined) return false;
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(wanted);
+}
+
+/** The JSON-RPC error a client gets for a switchboard error. */
+export function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  if (err instanceof RpcError) return new ProtocolError(err.code, err.rpcMessage, err.data);
+  if (isSwitchboardError(err)) {
+    const invalid = ['E_UNKNOWN_TOOL', 'E_UNKNOWN_SERVER', 'E_INVALID_ARGUMENT'].includes(err.code);
+    return new ProtocolError(invalid ? -32602 : -32000, err.message, { code: err.code });
+  }
+  return new ProtocolError(-32603, err instanceof Error ? err.message : String(err));
+}
+
+const GATEWAY_CAPABILITIES: ServerCapabilities = {
+  tools: { listChanged: true },
+  resources: { listChanged: true },
+  prompts: { listChanged: true },
+  completions: {},
+  logging: {},
+};
+
+/** The capabilities of one view: the whole set, or what the one upstream declared. */
+export function capabilitiesFor(deps: SurfaceDeps, view: View): ServerCapabilities {
+  if (view.server === undefined) return GATEWAY_CAPABILITIES;
+  const status = deps.upstreams.shared.servers().find((s) => s.name === view.server);
+  const declared = (status?.capabilities ?? {}) as Record<string, unknown>;
+  const out: ServerCapabilities = { logging: {} };
+  // List changes reach clients whatever the upstream said: a restart can change its lists.
+  if (declared.tools || !status?.capabilities) out.tools = { listChanged: true };
+  if (declared.resources) out.resources = { listChanged: true };
+  if (declared.prompts) out.prompts = { listChanged: true };
+  if (declared.completions) out.completions = {};
+  return out;
+}
+
+export function buildServer(deps: SurfaceDeps, view: View, down: Downstream): Server {
+  const instructions = view.server
+    ? deps.upstreams.shared.servers().find((s) => s.name === view.server)?.instructions
+    : undefined;
+  const server = new Server(
+    { name: view.server ? `mcp-switchboard/${view.server}` : 'mcp-switchboard', version: VERSION },
+    {
+      capabilities: capabilitiesFor(deps, view),
+      ...(instructions ? { instructions } : {}),
+      requestState: { verify: (state, ctx) => deps.codec.verify(state, ctx) },
+    },
+  );
+  const surface = new Surface(deps, view, down, server);
+  surface.register();
+  return server;
+}
+
+class Surface {
+  readonly #deps: SurfaceDeps;
+  readonly #view: View;
+  readonly #down: Downstream;
+  readonly #server: Server;
+
+  constructor(deps: SurfaceDeps, view: View, down: Downstream, server: Server) {
+    this.#deps = deps;
+    this.#view = view;
+    this.#down = down;
+    this.#server = server;
+  }
+
+  register(): void {
+    const on = (
+      method: string,
+      work: (params: Record<string, unknown>, ctx: ServerContext) => Promise<unknown>,
+    ): void =>
+      this.#server.setRequestHandler(method as 'ping', ((req: { params?: unknown }, ctx: ServerContext) =>
+        this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx))) as never);
+    on('tools/list', () => this.#listTools());
+    on('tools/call', (params, ctx) => this.#callTool(params, ctx));
+    on('prompts/list', () => this.#listPrompts());
+    on('prompts/get', (params, ctx) => this.#getPrompt(params, ctx));
+    on('resources/list', () => this.#listResources());
+    on('resources/templates/list', () => this.#listTemplates());
+    on('resources/read', (params, ctx) => this.#readResource(params, ctx));
+    on('completion/complete', (params, ctx) => this.#complete(params, ctx));
+    on('logging/setLevel', async (params) => {
+      this.#down.logLevel = params.level as string;
+      return {};
+    });
+  }
+
+  // ---- names ------------------------------------------------------------------------------------
+
+  /** The servers this view lists, in config order. */
+  #servers(): string[] {
+    return this.#view.server ? [this.#view.server] : this.#deps.upstreams.names();
+  }
+
+  /** A name as the client sees it -> server and the server's own name. */
+  #resolve(name: unknown, what: 'tool' | 'prompt'): { server: string; name: string } {
+    if (typeof name !== 'string' || name === '')
+      throw new ProtocolError(-32602, `a ${what} name is required (params.name)`);
+    if (this.#view.server) return { server: this.#view.server, name };
+    if (what === 'tool') {
+      const known = this.#deps.upstreams.shared.resolveTool(name);
+      if (known) return known;
+    }
+    const sep = this.#deps.separator;
+    // Longest server name first, so `a` does not take `a__b`'s names.
+    const names = [...this.#deps.upstreams.names()].sort((a, b) => b.length - a.length);
+    for (const server of names)
+      if (name.startsWith(server + sep)) return { server, name: name.slice(server.length + sep.length) };
+    throw new ProtocolError(
+      -32602,
+      `unknown ${what} '${name}': names here are <server>${sep}<${what}>; ${what}s/list shows them`,
+    );
+  }
+
+  #display(server: string, name: string, qualified: string): string {
+    return this.#view.server ? name : qualified;
+  }
+
+  async #sbFor(server: string): Promise<Switchboard> {
+    return this.#deps.upstreams.forServer(server, this.#down.key);
+  }
+
+  /** Every switchboard this view lists from, each with the servers it serves here. */
+  async #sources(): Promise<Switchboard[]> {
+    const out = new Set<Switchboard>();
+    for (const server of this.#servers()) out.add(await this.#sbFor(server));
+    return [...out];
+  }
+
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw toProtocolError(err);
+    }
+  }
+
+  // ---- lists ------------------------------------------------------------------------------------
+
+  async #listTools(): Promise<{ tools: Record<string, unknown>[] }> {
+    const wanted = new Set(this.#servers());
+    const tools: Record<string, unknown>[] = [];
+    for (const sb of await this.#sources())
+      for (const entry of await sb.listTools())
+        if (wanted.has(entry.server))
+          tools.push({ ...entry.tool, name: this.#display(entry.server, entry.name, entry.qualifiedName) });
+    return { tools };
+  }
+
+  async #listPrompts(): Promise<{ prompts: Record<string, unknown>[] }> {
+    const wanted = new Set(this.#servers());
+    const prompts: Record<string, unknown>[] = [];
+    for (const sb of await this.#sources())
+      for (const entry of await sb.listPrompts())
+        if (wanted.has(entry.server))
+          prompts.push({
+            ...entry.prompt,
+            name: this.#display(entry.server, entry.name, entry.qualifiedName),
+          });
+    return { prompts };
+  }
+
+  async #listResources(): Promise<{ resources: Record<string, unknown>[] }> {
+    const wanted = new Set(this.#servers());
+    const listed: { server: string; resource: Record<string, unknown> & { uri: string } }[] = [];
+    for (const sb of await this.#sources())
+      for (const entry of await sb.listResources())
+        if (wanted.has(entry.server)) listed.push(entry as (typeof listed)[number]);
+    if (this.#view.server) return { resources: listed.map((e) => e.resource) };
+    return { resources: this.#deps.resources.publish(listed, this.#deps.upstreams.names()) };
+  }
+
+  async #listTemplates(): Promise<{ resourceTemplates: Record<string, unknown>[] }> {
+    const out: Record<string, unknown>[] = [];
+    for (const server of this.#servers()) {
+      const sb = await this.#sbFor(server);
+      const status = sb.servers().find((s) => s.name === server);
+      if (status?.state !== 'ready' || !(status.capabilities as { resources?: unknown })?.resources) continue;
+      const templates = await listAll(sb, server, 'resources/templates/list', 'resourceTemplates');
+      this.#deps.resources.templates(server, templates);
+      out.push(...templates);
+    }
+    return { resourceTemplates: out };
+  }
+
+  // ---- calls ------------------------------------------------------------------------------------
+
+  /** The options that tie one upstream call to this request: its signal, progress and questions. */
+  #callOptions(ctx: ServerContext, signal: AbortSignal): CallOptions {
+    const token = ctx.mcpReq._meta?.progressToken;
+    const opts: CallOptions = { signal };
+    if (token !== undefined)
+      opts.onProgress = ({ progressToken: _, ...rest }) => {
+        ctx.mcpReq
+          .notify({ method: 'notifications/progress', params: { ...rest, progressToken: token } })
+          .catch(() => {});
+      };
+    return opts;
+  }
+
+  /** Question handlers that ask this 2025-era session's client, on the stream of the request. */
+  #askClient(ctx: ServerContext): CallOptions {
+    const caps = (this.#server.getClientCapabilities() ?? {}) as Record<string, Record<string, unknown> | undefined>;
+    const ask =
+      (method: string, capability: string): ServerRequestHandler =>
+      async (params, c) => {
+        if (!caps[capability])
+          throw new Error(
+            `the client of this gateway session did not declare '${capability}', so it cannot answer ${method}`,
+          );
+        if (method === 'elicitation/create' && params.mode === 'url' && !caps.elicitation?.url)
+          throw new Error('the client of this gateway session did not declare URL-mode elicitation');
+        return (await ctx.mcpReq.send({ method, params } as never, { signal: c.signal })) as Record<
+          string,
+          unknown
+        >;
+      };
+    return {
+      onElicitation: ask('elicitation/create', 'elicitation'),
+      onSampling: ask('sampling/createMessage', 'sampling'),
+      roots: async (c) => {
+        const result = (await ask('roots/list', 'roots')({}, c)) as { roots?: unknown };
+        return Array.isArray(result.roots) ? result.roots : [];
+      },
+      onElicitationComplete: (params) => {
+        ctx.mcpReq.notify({ method: 'notifications/elicitation/complete', params } as never).catch(() => {});
+      },
+      inputRequired: 'answer',
+    };
+  }
+
+  async #callTool(params: Record<string, unknown>, ctx: ServerContext): Promise<CallToolResult> {
+    const target = this.#resolve(params.name, 'tool');
+    const args = (params.arguments ?? {}) as Record<string, unknown>;
+    const sb = await this.#sbFor(target.server);
+    const release = await this.#down.limiter.enter(ctx.mcpReq.signal);
+    this.#deps.upstreams.busy(target.server, this.#down.key, 1);
+    try {
+      const result =
+        this.#down.era === 'legacy'
+          ? await sb.callTool(target.server, target.name, args, {
+              ...this.#callOptions(ctx, ctx.mcpReq.signal),
+              ...this.#askClient(ctx),
+            })
+          : await this.#callModern(sb, target, args, ctx);
+      if (!this.#view.server) this.#deps.resources.remember(target.server, result);
+      return result;
+    } finally {
+      this.#deps.upstreams.busy(target.server, this.#down.key, -1);
+      release();
+    }
+  }
+
+  /**
+   * A 2026-07-28 client: questions travel as `input_required` results. An upstream's own (2026-07-28)
+   * ones pass through with their state sealed next to the server's name; a 2025-era upstream's requests
+   * park the call (parking.ts) until the client retries with its answers.
+   */
+  async #callModern(
+    sb: Switchboard,
+    target: { server: string; name: string },
+    args: Record<string, unknown>,
+    ctx: ServerContext,
+  ): Promise<CallToolResult> {
+    const sealed = ctx.mcpReq.requestState<Sealed>();
+    if (sealed !== undefined && (typeof sealed !== 'object' || sealed.s !== target.server || sealed.t !== target.name))
+      throw new ProtocolError(-32602, 'this requestState belongs to another tool; call the tool again without it');
+    let parked: ParkedCall | undefined;
+    if (sealed?.k === 'park') {
+      parked = this.#deps.parking.take(sealed.p);
+      if (!parked)
+        throw new ProtocolError(
+          -32602,
+          'this requestState names a call that has expired or was already answered; call the tool again',
+        );
+      parked.answer(ctx.mcpReq.inputResponses);
+    } else {
+      parked = this.#deps.parking.open();
+      const call = parked;
+      const opts: CallOptions = {
+        inputRequired: 'return',
+        onElicitation: call.asker('elicitation/create'),
+        onSampling: call.asker('sampling/createMessage'),
+        roots: async (c) => {
+          const result = (await call.asker('roots/list')({}, c)) as { roots?: unknown };
+          return Array.isArray(result.roots) ? result.roots : [];
+        },
+      };
+      call.round = ctx;
+      call.run((signal) => {
+        const progress = (p: Parameters<NonNullable<CallOptions['onProgress']>>[0]) =>
+          (this.#callOptions(call.round as ServerContext, signal).onProgress ?? (() => {}))(p);
+        const all: CallOptions = { ...opts, signal, onProgress: progress };
+        if (sealed?.k === 'up')
+          return sb.request(
+            target.server,
+            'tools/call',
+            {
+              name: target.name,
+              arguments: args,
+              ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+              ...(sealed.u !== undefined ? { requestState: sealed.u } : {}),
+            },
+            all,
+          ) as Promise<CallToolResult>;
+        return sb.callTool(target.server, target.name, args, all);
+      });
+    }
+    parked.round = ctx;
+    let turn: Awaited<ReturnType<ParkedCall['next']>>;
+    try {
+      turn = await parked.next(ctx.mcpReq.signal);
+    } catch (err) {
+      this.#deps.parking.drop(parked);
+      throw err;
+    }
+    if (turn.kind === 'ask') {
+      this.#deps.parking.hold(parked);
+      const inputRequests: Record<string, unknown> = {};
+      for (const ask of turn.asks) inputRequests[ask.key] = { method: ask.method, params: ask.params };
+      const requestState = await this.#deps.codec.mint({ k: 'park', p: parked.id, s: target.server, t: target.name });
+      return { resultType: 'input_required', inputRequests, requestState } as unknown as CallToolResult;
+    }
+    this.#deps.parking.drop(parked);
+    const result = turn.result;
+    if (result.resultType === 'input_required') {
+      const upstreamState = typeof result.requestState === 'string' ? result.requestState : undefined;
+      const requestState = await this.#deps.codec.mint({ k: 'up', s: target.server, t: target.name, u: upstreamState });
+      return { ...result, requestState };
+    }
+    return result;
+  }
+
+  async #getPrompt(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
+    const target = this.#resolve(params.name, 'prompt');
+    const sb = await this.#sbFor(target.server);
+    return sb.getPrompt(target.server, target.name, (params.arguments ?? {}) as Record<string, string>, {
+      ...this.#callOptions(ctx, ctx.mcpReq.signal),
+      ...(this.#down.era === 'legacy' ? this.#askClient(ctx) : {}),
+    });
+  }
+
+  async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
+    const uri = params.uri;
+    if (typeof uri !== 'string' || uri === '') throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
+    const target = this.#view.server
+      ? { server: this.#view.server, uri }
+      : await this.#deps.resources.route(uri, () => this.#listTemplates());
+    if (!target)
+      throw new ProtocolError(
+        -32002,
+        `resource '${uri}' is not listed by any server here; resources/list and resources/templates/list show what can be read`,
+        { uri },
+      );
+    const sb = await this.#sbFor(target.server);
+    return sb.readResource(target.server, target.uri, {
+      ...this.#callOptions(ctx, ctx.mcpReq.signal),
+      ...(this.#down.era === 'legacy' ? this.#askClient(ctx) : {}),
+    });
+  }
+
+  async #complete(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
+    const ref = (params.ref ?? {}) as { type?: string; name?: string; uri?: string };
+    let server: string;
+    let upstreamRef: Record<string, unknown>;
+    if (ref.type === 'ref/prompt') {
+      const target = this.#resolve(ref.name, 'prompt');
+      server = target.server;
+      upstreamRef = { ...ref, name: target.name };
+    } else if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
+      const target = this.#view.server
+        ? { server: this.#view.server, uri: ref.uri }
+        : await this.#deps.resources.route(ref.uri, () => this.#listTemplates());
+      if (!target) throw new ProtocolError(-32602, `no server here has a resource template '${ref.uri}'`);
+      server = target.server;
+      upstreamRef = { ...ref, uri: target.uri };
+    } else throw new ProtocolError(-32602, "params.ref must be a 'ref/prompt' or a 'ref/resource'");
+    const sb = await this.#sbFor(server);
+    return sb.complete(server, { ...params, ref: upstreamRef }, { signal: ctx.mcpReq.signal });
+  }
+}
+
+/** Every page of a list method of one server. */
+export async function listAll(
+  sb: Switchboard,
+  server: string,
+  method: string,
+  field: string,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const result = (await sb.request(server, method, cursor ? { cursor } : {})) as Record<string, unknown>;
+    const items = result[field];
+    if (Array.isArray(items)) out.push(...(items as Record<string, unknown>[]));
+    cursor = typeof result.nextCursor === 'string' && result.nextCursor ? result.nextCursor : undefined;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+export function matchesTemplate(template: string, uri: string): boolean {
+  try {
+    return new UriTemplate(template).match(uri) !== null;
+  } catch {
+    return false;
+  }
+}
+
+export { SwitchboardError };

@@ -1,0 +1,215 @@
+/**
+ * Which switchboard serves a server for a downstream session. Servers of `scope: "shared"` (the default)
+ * live in one switchboard that every session uses. A server of `scope: "session"` gets its own process
+ * per scope key (a 2025-era session's id, or a 2026-07-28 client's identity), started on first use,
+ * capped at the entry's `maxSessions`, ended when its key is released or has been idle `idleMs`.
+ */
+import type { ServerConfig, SwitchboardConfig } from '../config/config.js';
+import { SwitchboardError } from '../core/errors.js';
+import { type StartOptions, Switchboard, type SwitchboardEvents } from '../switchboard/switchboard.js';
+
+export type Scope = 'shared' | 'session';
+
+interface ScopedConfig extends ServerConfig {
+  scope?: Scope;
+  maxSessions?: number;
+  idleMs?: number;
+}
+
+const DEFAULT_MAX_SESSIONS = 16;
+const DEFAULT_IDLE_MS = 300_000;
+
+export function scopeOf(server: ServerConfig): Scope {
+  return (server as ScopedConfig).scope === 'session' ? 'session' : 'shared';
+}
+
+/** One key's own instance of one session-scoped server. */
+interface Scoped {
+  key: string;
+  server: string;
+  sb: Promise<Switchboard>;
+  lastUsed: number;
+  /** Calls running on it now: an instance with calls is never idle. */
+  busy: number;
+}
+
+export type ListKind = 'tools' | 'resources' | 'prompts';
+
+const LIST_CHANGED: Readonly<Record<string, ListKind>> = {
+  'notifications/tools/list_changed': 'tools',
+  'notifications/resources/list_changed': 'resources',
+  'notifications/prompts/list_changed': 'prompts',
+};
+
+export interface UpstreamEvents {
+  /**
+   * A list of `server` changed, for the sessions of `key` (undefined: every session). Tools: once the
+   * switchboard has read the new list and found it different (a restart included).
+   */
+  listChanged(kind: ListKind, server: string, key: string | undefined): void;
+  log(event: SwitchboardEvents['log'][0], key: string | undefined): void;
+  warning(event: SwitchboardEvents['warning'][0]): void;
+}
+
+function listeners(events: UpstreamEvents, key: string | undefined): StartOptions['on'] {
+  return {
+    catalog: ({ server, changed }) => changed && events.listChanged('tools', server, key),
+    notification: ({ server, message }) => {
+      const kind = LIST_CHANGED[message.method];
+      // Tools are reported once re-read (above); resources and prompts as the server says.
+      if (kind && kind !== 'tools') events.listChanged(kind, server, key);
+    },
+    log: (event) => events.log(event, key),
+    warning: (event) => events.warning(event),
+  };
+}
+
+export class Upstreams {
+  readonly shared: Switchboard;
+  readonly #config: SwitchboardConfig;
+  readonly #scoped = new Map<string, Scoped>();
+  readonly #events: UpstreamEvents;
+  #reaper: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(shared: Switchboard, config: SwitchboardConfig, events: UpstreamEvents) {
+    this.shared = shared;
+    this.#config = config;
+    this.#events = events;
+  }
+
+  static async start(
+    config: SwitchboardConfig,
+    events: UpstreamEvents,
+    opts: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Upstreams> {
+    const shared = config.servers.filter((s) => scopeOf(s) === 'shared').map((s) => s.name);
+    // The session-scoped entries stay configured in the shared switchboard, but disabled: their names
+    // stay known (an unknown-server error lists them), and no process runs for them there.
+    const sb = await Switchboard.start(config, {
+      signal: opts.signal,
+      only: shared,
+      on: listeners(events, undefined),
+    });
+    return new Upstreams(sb, config, events);
+  }
+
+  get config(): SwitchboardConfig {
+    return this.#config;
+  }
+
+  /** Every configured server's name, in config order. */
+  names(): string[] {
+    return this.#config.servers.map((s) => s.name);
+  }
+
+  entry(server: string): ServerConfig | undefined {
+    return this.#config.servers.find((s) => s.name === server);
+  }
+
+  isScoped(server: string): boolean {
+    const entry = this.entry(server);
+    return entry !== undefined && scopeOf(entry) === 'session';
+  }
+
+  /**
+   * The switchboard that serves `server` for `key`. A session-scoped server starts its instance for
+   * `key` on first use; `E_QUEUE_FULL` when `maxSessions` instances already run for other keys.
+   */
+  async forServer(server: string, key: string): Promise<Switchboard> {
+    const entry = this.entry(server) as ScopedConfig | undefined;
+    if (!entry || scopeOf(entry) === 'shared') return this.shared;
+    if (this.#closed) throw new SwitchboardError('E_CLOSED', 'the gateway is shutting down');
+    const id = `${server}\0${key}`;
+    const known = this.#scoped.get(id);
+    if (known) {
+      known.lastUsed = Date.now();
+      return known.sb;
+    }
+    const max = entry.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    const running = [...this.#scoped.values()].filter((s) => s.server === server).length;
+    if (running >= max)
+      throw new SwitchboardError(
+        'E_QUEUE_FULL',
+        `server '${server}' runs one process per session and ${running} sessions have one (maxSessions ${max}); ` +
+          'end an idle session, or raise maxSessions in its config entry',
+      );
+    const scoped: Scoped = { key, server, lastUsed: Date.now(), busy: 0, sb: undefined as never };
+    scoped.sb = Switchboard.start(this.#config, {
+      only: [server],
+      on: listeners(this.#events, key),
+    });
+    this.#scoped.set(id, scoped);
+    scoped.sb.catch(() => this.#scoped.delete(id));
+    this.#arm();
+    return scoped.sb;
+  }
+
+  /** Marks a call running on `server` for `key`, so the idle reaper leaves its instance alone. */
+  busy(server: string, key: string, delta: 1 | -1): void {
+    const scoped = this.#scoped.get(`${server}\0${key}`);
+    if (!scoped) return;
+    scoped.busy += delta;
+    scoped.lastUsed = Date.now();
+  }
+
+  /** The session-scoped servers, in config order. */
+  scopedNames(): string[] {
+    return this.#config.servers.filter((s) => scopeOf(s) === 'session').map((s) => s.name);
+  }
+
+  /** Ends every instance `key` owns (its session ended). */
+  async release(key: string): Promise<void> {
+    const mine = [...this.#scoped.entries()].filter(([, s]) => s.key === key);
+    for (const [id] of mine) this.#scoped.delete(id);
+    await Promise.all(mine.map(([, s]) => s.sb.then((sb) => sb.close()).catch(() => {})));
+  }
+
+  /** How many session-scoped processes run, by server (for status and tests). */
+  scopedCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.#scoped.values()) out[s.server] = (out[s.server] ?? 0) + 1;
+    return out;
+  }
+
+  #arm(): void {
+    if (this.#reaper || this.#closed) return;
+    const every = Math.max(
+      50,
+      Math.min(
+        ...this.#config.servers
+          .filter((s) => scopeOf(s) === 'session')
+          .map((s) => Math.ceil(((s as ScopedConfig).idleMs ?? DEFAULT_IDLE_MS) / 4)),
+      ),
+    );
+    // Unref'd: the gateway's listener holds the process; this only tidies while it runs.
+    this.#reaper = setInterval(() => this.#reap(), every);
+    this.#reaper.unref();
+  }
+
+  #reap(): void {
+    const now = Date.now();
+    for (const [id, s] of this.#scoped) {
+      const idle = (this.entry(s.server) as ScopedConfig | undefined)?.idleMs ?? DEFAULT_IDLE_MS;
+      if (s.busy > 0 || now - s.lastUsed < idle) continue;
+      this.#scoped.delete(id);
+      s.sb.then((sb) => sb.close()).catch(() => {});
+    }
+    if (this.#scoped.size === 0 && this.#reaper) {
+      clearInterval(this.#reaper);
+      this.#reaper = undefined;
+    }
+  }
+
+  async close(opts: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closed = true;
+    if (this.#reaper) clearInterval(this.#reaper);
+    this.#reaper = undefined;
+    const scoped = [...this.#scoped.values()];
+    this.#scoped.clear();
+    await Promise.all([
+      this.shared.close(opts),
+      ...scoped.map((s) => s.sb.then((sb) => sb.close(opts)).catch(() => {})),
+    ]);
+  }
+}
