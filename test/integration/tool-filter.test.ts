@@ -213,42 +213,26 @@ describe('resource templates and listings', () => {
           gamma: fixture('gamma', quiet),
         },
       });
-      assert.deepEqual(await sb.listResourceTemplates(), [
+      const templates = (server: string) => [
         {
-          server: 'alpha',
+          server,
           resourceTemplate: {
-            uriTemplate: 'fixture://alpha/notes/{id}',
+            uriTemplate: `fixture://${server}/notes/{id}`,
             name: 'note',
             mimeType: 'text/plain',
-            _meta: { 'example.com/server': 'alpha' },
+            _meta: { 'example.com/server': server },
           },
         },
         {
-          server: 'alpha',
+          server,
           resourceTemplate: {
-            uriTemplate: 'fixture://alpha/calls/{n}',
+            uriTemplate: `fixture://${server}/calls/{n}`,
             name: 'calls-at',
             futureField: { x: 1 },
           },
         },
-        {
-          server: 'gamma',
-          resourceTemplate: {
-            uriTemplate: 'fixture://gamma/notes/{id}',
-            name: 'note',
-            mimeType: 'text/plain',
-            _meta: { 'example.com/server': 'gamma' },
-          },
-        },
-        {
-          server: 'gamma',
-          resourceTemplate: {
-            uriTemplate: 'fixture://gamma/calls/{n}',
-            name: 'calls-at',
-            futureField: { x: 1 },
-          },
-        },
-      ]);
+      ];
+      assert.deepEqual(await sb.listResourceTemplates(), [...templates('alpha'), ...templates('gamma')]);
       // The same deadline and abort rules as every listing.
       const aborted = await sb
         .listResourceTemplates({ signal: AbortSignal.abort('stop') })
