@@ -320,6 +320,14 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
   // The parsed policies have lost their unknown keys; warn from the text as written.
   const rawDefaults = (raw as { switchboard?: { defaults?: unknown } }).switchboard?.defaults;
   warnPolicies(warnings, where, 'switchboard.defaults', rawDefaults);
+  if (isRecord(rawDefaults) && rawDefaults.tools !== undefined) {
+    // Not a mere unknown key: ignored, it would expose every tool it was written to hide.
+    throw configError(
+      where,
+      'switchboard.defaults.tools',
+      'a tool filter applies to one server; move "tools" into the entry of each server it is meant for',
+    );
+  }
   const entries: [string, string, unknown][] = [
     ...Object.entries(mcpServers ?? {}).map(([n, v]) => ['mcpServers', n, v] as [string, string, unknown]),
     ...Object.entries(servers ?? {}).map(([n, v]) => ['servers', n, v] as [string, string, unknown]),

@@ -165,3 +165,22 @@ test('a change of tool filter or of the gateway fields is applied in place, not 
   const moved = parseConfig({ mcpServers: { a: { command: 'y', tools: { allow: ['b*'] } } } }, { env: {} });
   assert.equal(needsRestart(base, moved.servers[0]!), true);
 });
+
+test('a tool filter in switchboard.defaults is an error, not an ignored key', BOUND, () => {
+  assert.throws(
+    () =>
+      parseConfig({
+        mcpServers: { a: { command: 'x' } },
+        switchboard: { defaults: { tools: { deny: ['x'] } } },
+      }),
+    (err: Error) => {
+      assert.ok(isSwitchboardError(err, 'E_CONFIG'));
+      assert.equal(err.data.path, 'switchboard.defaults.tools');
+      assert.match(
+        err.message,
+        /a tool filter applies to one server; move "tools" into the entry of each server/,
+      );
+      return true;
+    },
+  );
+});
