@@ -11,9 +11,11 @@ export {
   parseConfig,
   type ServerConfig,
   type ServerOptions,
+  type ServerScope,
   type SwitchboardConfig,
   type TransportSpec,
 } from './config/config.js';
+export type { ToolFilter } from './config/tool-filter.js';
 export type { CallOptions, ProgressListener, ProgressParams } from './core/correlator.js';
 export { type ErrorCode, isSwitchboardError, RpcError, SwitchboardError } from './core/errors.js';
 export { DEFAULT_SEPARATOR, type NameCollision, qualify } from './core/names.js';
@@ -21,6 +23,7 @@ export {
   type CallToolResult,
   type PromptEntry,
   type ResourceEntry,
+  type ResourceTemplateEntry,
   type ServerReport,
   type ServerState,
   type ServerStatus,

@@ -8,6 +8,7 @@ import { parseDotenv } from './dotenv.js';
 import { configError } from './error.js';
 import { interpolate } from './interpolate.js';
 import { stripJsonComments } from './jsonc.js';
+import { parseToolFilter, type ToolFilter } from './tool-filter.js';
 
 export type Isolation = 'inline' | 'thread';
 /** `legacy`: the `initialize` handshake (2025-11-25 and older). `2026-07-28`: `server/discover` only. `auto`: probe, then fall back. */
@@ -78,10 +79,24 @@ export interface ServerOptions {
   advertise: ('sampling' | 'elicitation' | 'roots')[];
 }
 
+/**
+ * For the gateway (`switchboard serve`): `shared`, one upstream connection for every downstream session;
+ * `session`, one upstream process or connection per downstream session. The library itself ignores it.
+ */
+export type ServerScope = 'shared' | 'session';
+
 export interface ServerConfig extends ServerOptions {
   name: string;
   enabled: boolean;
   transport: TransportSpec;
+  /** Which of the server's tools are exposed; absent: all of them. See ToolFilter. */
+  tools?: ToolFilter | undefined;
+  /** Gateway only (the library ignores it): one upstream for all sessions, or one per session. */
+  scope: ServerScope;
+  /** Gateway only, with scope `session`: at most this many per-session upstreams at once. */
+  maxSessions: number;
+  /** Gateway only, with scope `session`: a session's upstream idle this long (ms) is closed. */
+  idleMs: number;
   /**
    * Set when a `${...}` in this entry could not be resolved (an unset variable, a VS Code `${input:...}`):
    * E_CONFIG naming the file, the JSON path and the variable. This server alone fails, with this error,
@@ -100,6 +115,11 @@ export interface SwitchboardConfig {
   /** Things that were accepted but look wrong (unknown keys). */
   warnings: string[];
 }
+
+/** Defaults of the gateway's per-server fields. */
+export const DEFAULT_SCOPE: ServerScope = 'shared';
+export const DEFAULT_MAX_SESSIONS = 16;
+export const DEFAULT_IDLE_MS = 300_000;
 
 export const DEFAULT_RESTART: Readonly<RestartPolicy> = Object.freeze({
   initialDelayMs: 250,
@@ -182,6 +202,16 @@ const serverEntry = z.looseObject({
   url: z.string().optional(),
   headers: stringMap.optional(),
   enabled: z.boolean().optional(),
+  // Checked by parseToolFilter, whose errors say more than a schema's would.
+  tools: z.unknown().optional(),
+  scope: z
+    .enum(['shared', 'session'], {
+      error:
+        'expected "shared" (one upstream for every gateway session) or "session" (one upstream per gateway session)',
+    })
+    .optional(),
+  maxSessions: z.number().int().min(1).max(10_000).optional(),
+  idleMs: ms(1).optional(),
   ...optionShape,
 });
 
@@ -290,6 +320,14 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
   // The parsed policies have lost their unknown keys; warn from the text as written.
   const rawDefaults = (raw as { switchboard?: { defaults?: unknown } }).switchboard?.defaults;
   warnPolicies(warnings, where, 'switchboard.defaults', rawDefaults);
+  if (isRecord(rawDefaults) && rawDefaults.tools !== undefined) {
+    // Not a mere unknown key: ignored, it would expose every tool it was written to hide.
+    throw configError(
+      where,
+      'switchboard.defaults.tools',
+      'a tool filter applies to one server; move "tools" into the entry of each server it is meant for',
+    );
+  }
   const entries: [string, string, unknown][] = [
     ...Object.entries(mcpServers ?? {}).map(([n, v]) => ['mcpServers', n, v] as [string, string, unknown]),
     ...Object.entries(servers ?? {}).map(([n, v]) => ['servers', n, v] as [string, string, unknown]),
@@ -340,12 +378,20 @@ export function parseConfig(raw: unknown, opts: LoadOptions = {}, source?: strin
       : value;
     const literal = new Set(errors.map((err) => String(err.data.path)));
     const e = parseEntry(interpolated, literal, where, path);
+    const tools = parseToolFilter(e.tools, where, `${path}.tools`, suggest);
+    if (tools?.allow?.length === 0) {
+      warnings.push(
+        `${where}: tools.allow at ${path}.tools.allow is empty, so every tool of '${name}' is hidden; list the tools to expose, or remove "allow" to expose all`,
+      );
+    }
     warnUnknown(warnings, where, path, e, KNOWN_SERVER);
     warnPolicies(warnings, where, path, value);
     const unresolved = unresolvedError(errors);
     out.push({
       name,
       ...resolveEntry(e, defaults, baseDir, where, path, literal, warnings),
+      ...(tools ? { tools } : {}),
+      ...gatewayFields(e, where, path, warnings),
       ...(unresolved ? { unresolved } : {}),
     });
   }
@@ -380,6 +426,25 @@ function parseEntry(value: unknown, literal: ReadonlySet<string>, where: string,
   return parsed.data;
 }
 
+/** The gateway's fields of an entry, with their defaults; a session setting without sessions is warned about. */
+function gatewayFields(
+  e: Entry,
+  where: string,
+  path: string,
+  warnings: string[],
+): Pick<ServerConfig, 'scope' | 'maxSessions' | 'idleMs'> {
+  const scope = e.scope ?? DEFAULT_SCOPE;
+  if (scope !== 'session') {
+    for (const key of ['maxSessions', 'idleMs'] as const) {
+      if (e[key] === undefined) continue;
+      warnings.push(
+        `${where}: ${key} at ${path}.${key} applies only with "scope": "session" (ignored); add that, or remove ${key}`,
+      );
+    }
+  }
+  return { scope, maxSessions: e.maxSessions ?? DEFAULT_MAX_SESSIONS, idleMs: e.idleMs ?? DEFAULT_IDLE_MS };
+}
+
 /** One error for a server entry: the first unresolved `${...}`, naming the others too. */
 function unresolvedError(errors: readonly SwitchboardError[]): SwitchboardError | undefined {
   const [first, ...rest] = errors;
@@ -399,7 +464,7 @@ function resolveEntry(
   path: string,
   literal: ReadonlySet<string>,
   warnings: string[],
-): Omit<ServerConfig, 'name'> {
+): Omit<ServerConfig, 'name' | 'scope' | 'maxSessions' | 'idleMs'> {
   const type = e.type === 'streamable-http' || e.type === 'streamableHttp' ? 'http' : e.type;
   let transport: TransportSpec;
   if (type === 'http' || type === 'sse' || (type === undefined && e.url !== undefined)) {
@@ -540,6 +605,12 @@ const IN_PLACE: readonly (keyof ServerConfig)[] = [
   'restart',
   'health',
   'retry',
+  // The tool filter is applied by the switchboard to the list it already has.
+  'tools',
+  // Read by the gateway, not the library: the library's own connection does not depend on them.
+  'scope',
+  'maxSessions',
+  'idleMs',
 ];
 
 /** Whether going from `a` to `b` needs a new connection (the process, the URL, the handshake changed). */

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'E_UPSTREAM_UNAVAILABLE'
   | 'E_UNKNOWN_SERVER'
   | 'E_UNKNOWN_TOOL'
+  /** The server may have the tool, but the config's `tools.allow` / `tools.deny` hides it. */
+  | 'E_TOOL_FILTERED'
   | 'E_INVALID_ARGUMENT'
   | 'E_CONFIG'
   | 'E_START_FAILED'

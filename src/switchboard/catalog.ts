@@ -1,5 +1,12 @@
+import {
+  filteredBy,
+  type ToolFilter,
+  toolAllowed,
+  toolFilteredError,
+  unmatchedPatterns,
+} from '../config/tool-filter.js';
 import { type CallSite, stampCallSite } from '../core/correlator.js';
-import { abortError, isSwitchboardError, SwitchboardError, timeoutError } from '../core/errors.js';
+import { abortError, isSwitchboardError, RpcError, SwitchboardError, timeoutError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import { type NameCollision, NameRegistry, qualify } from '../core/names.js';
 import { MAX_TIMER_MS } from '../core/validate.js';
@@ -25,15 +32,28 @@ export interface PromptEntry {
 
 export interface ResourceEntry {
   server: string;
+  /** The resource object exactly as the server listed it. */
   resource: { uri: string; name?: string; [key: string]: unknown };
+}
+
+export interface ResourceTemplateEntry {
+  server: string;
+  /** The template object exactly as the server listed it (`resources/templates/list`). */
+  resourceTemplate: { uriTemplate: string; name?: string; [key: string]: unknown };
 }
 
 /** What the switchboard knows of one server's tools. */
 export interface ServerCatalog {
   tools: Map<string, ToolEntry> | undefined;
   loading: Promise<Map<string, ToolEntry>> | undefined;
-  /** The last tool list as the server sent it, to tell whether a restart changed it. */
+  /** The last tool list as exposed (filtered), to tell whether a restart or a reload changed it. */
   key: string | undefined;
+  /** The last tool list as the server sent it, before the config's filter: a new filter needs no new read. */
+  listed?: unknown[] | undefined;
+  /** The filter (as JSON) that `tools` was made with, to tell whether a reload changed it. */
+  filterKey?: string | undefined;
+  /** Patterns of that filter already reported as matching no tool: each is reported once. */
+  unmatched?: Set<string> | undefined;
   /** The server's first start is in progress, and reads the catalog itself once it is up. */
   firstStart?: boolean;
   /** A `list_changed` came while a read was under way: read once more after it. */
@@ -59,6 +79,8 @@ export interface CatalogContext {
 }
 
 const PAGE_LIMIT = 10_000;
+/** JSON-RPC "method not found". */
+const METHOD_NOT_FOUND = -32601;
 /** The least time between the starts of two reads of one server's tools that a change asked for. */
 const REREAD_SPACING_MS = 1000; // pages per listing: a bound of last resort, under the call's own deadline
 
@@ -117,6 +139,51 @@ export class Catalog {
   /** Forgets a server's names (it was removed). */
   forget(server: string): void {
     this.#names.removeServer(server);
+  }
+
+  /**
+   * Why a request may not go to this server: a `tools/call` of a tool the config's filter hides
+   * (E_TOOL_FILTERED), or, when the server has a filter, one without a tool name to check.
+   */
+  refused(route: Route, method: string, params: Params | undefined): SwitchboardError | undefined {
+    const filter = route.sup.config.tools;
+    if (method !== 'tools/call' || !filter) return undefined;
+    const server = route.sup.name;
+    const name = params?.name;
+    if (typeof name !== 'string') {
+      return new SwitchboardError(
+        'E_INVALID_ARGUMENT',
+        `tools/call on '${server}' needs params.name, the tool's name as a string: the config filters this server's tools by name`,
+        { data: { server, method } },
+      );
+    }
+    const reason = filteredBy(filter, name);
+    return reason && toolFilteredError(server, name, reason);
+  }
+
+  /**
+   * A qualified name that resolves to nothing, but would be a tool the filter hides (`server` +
+   * separator + `tool`): why it is refused. (A name long enough to be hashed cannot be told.)
+   */
+  refusedName(qualifiedName: string, routes: readonly Route[]): SwitchboardError | undefined {
+    for (const route of routes) {
+      const prefix = `${route.sup.name}${this.#names.separator}`;
+      if (!qualifiedName.startsWith(prefix)) continue;
+      const refusal = this.refused(route, 'tools/call', { name: qualifiedName.slice(prefix.length) });
+      if (refusal) return refusal;
+    }
+    return undefined;
+  }
+
+  /** A `tools/list` result as the server sent it, but for the tools the config's filter hides. */
+  filtered(route: Route, result: unknown): unknown {
+    const filter = route.sup.config.tools;
+    const tools = (result as { tools?: unknown } | null)?.tools;
+    if (!filter || !Array.isArray(tools)) return result;
+    return {
+      ...(result as Record<string, unknown>),
+      tools: tools.filter((t) => kept(filter, t)),
+    };
   }
 
   /** The server says this tool can be repeated: annotated read-only or idempotent. */
@@ -183,17 +250,12 @@ export class Catalog {
 
   #load(route: Route, call: Call): Promise<Map<string, ToolEntry>> {
     const cat = route.catalog;
-    const server = route.sup.name;
     cat.lastRead = performance.now();
     const loading = this.list(route, 'tools/list', 'tools', call)
       .then((tools) => {
         if (!this.#ctx.current(route)) return new Map<string, ToolEntry>(); // removed meanwhile
-        const key = JSON.stringify(tools);
-        const changed = cat.key !== undefined && cat.key !== key;
-        cat.key = key;
-        cat.tools = this.#index(server, tools);
-        this.#ctx.loaded(server, cat.tools.size, changed);
-        return cat.tools;
+        cat.listed = tools;
+        return this.#expose(route);
       })
       .finally(() => {
         if (cat.loading === loading) cat.loading = undefined;
@@ -201,6 +263,59 @@ export class Catalog {
       });
     cat.loading = loading;
     return loading;
+  }
+
+  /**
+   * The config's tool filter changed (a reload updated the entry in place): the list already read is
+   * filtered again, without a new read. A tool the filter now hides loses its qualified name.
+   */
+  refilter(route: Route): void {
+    const cat = route.catalog;
+    if (cat.listed === undefined || cat.filterKey === JSON.stringify(route.sup.config.tools ?? null)) return;
+    this.#expose(route);
+  }
+
+  /** The tools of the last list read that the config's filter keeps: indexed, named, and reported. */
+  #expose(route: Route): Map<string, ToolEntry> {
+    const cat = route.catalog;
+    const server = route.sup.name;
+    const filter = route.sup.config.tools;
+    const listed = cat.listed ?? [];
+    const filterKey = JSON.stringify(filter ?? null);
+    if (cat.filterKey !== filterKey) cat.unmatched = undefined;
+    cat.filterKey = filterKey;
+    const exposed = filter ? listed.filter((t) => kept(filter, t)) : listed;
+    const key = JSON.stringify(exposed);
+    const changed = cat.key !== undefined && cat.key !== key;
+    cat.key = key;
+    cat.tools = this.#index(server, exposed);
+    this.#warnUnmatched(route, listed);
+    this.#ctx.loaded(server, cat.tools.size, changed);
+    return cat.tools;
+  }
+
+  /** A filter pattern that matches none of the server's tools is most likely a typo: said once. */
+  #warnUnmatched(route: Route, listed: unknown[]): void {
+    const cat = route.catalog;
+    const server = route.sup.name;
+    const names = listed
+      .map((t) => (t as { name?: unknown } | null)?.name)
+      .filter((n): n is string => typeof n === 'string');
+    for (const { list, pattern } of unmatchedPatterns(route.sup.config.tools, names)) {
+      cat.unmatched ??= new Set();
+      const id = `${list}\u0000${pattern}`;
+      if (cat.unmatched.has(id)) continue;
+      cat.unmatched.add(id);
+      const some = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+      this.#ctx.warning(
+        server,
+        new SwitchboardError(
+          'E_CONFIG',
+          `the pattern ${JSON.stringify(pattern)} in tools.${list} of server '${server}' matches none of its ${names.length} tools${names.length ? ` (${some})` : ''}; check it for a typo`,
+          { data: { server, list, pattern, tools: names } },
+        ),
+      );
+    }
   }
 
   #index(server: string, tools: unknown[]): Map<string, ToolEntry> {
@@ -244,31 +359,63 @@ export class Catalog {
     return maps.flatMap((m) => [...m.values()]);
   }
 
-  async listPrompts(routes: Route[], calls: (route: Route) => Call): Promise<PromptEntry[]> {
-    const lists = await Promise.all(
-      routes
-        .filter((r) => r.sup.description?.capabilities.prompts)
-        .map(async (r) =>
-          (await this.list(r, 'prompts/list', 'prompts', calls(r))).map((p) => {
-            const prompt = p as PromptEntry['prompt'];
-            const qualifiedName = `${r.sup.name}${this.#names.separator}${prompt.name}`;
-            return { server: r.sup.name, name: prompt.name, qualifiedName, prompt };
-          }),
-        ),
-    );
-    return lists.flat();
+  listPrompts(routes: Route[], calls: (route: Route) => Call): Promise<PromptEntry[]> {
+    return this.#listEvery(routes, 'prompts', 'prompts/list', 'prompts', calls, (server, p) => {
+      const prompt = p as PromptEntry['prompt'];
+      const qualifiedName = `${server}${this.#names.separator}${prompt.name}`;
+      return { server, name: prompt.name, qualifiedName, prompt };
+    });
   }
 
-  async listResources(routes: Route[], calls: (route: Route) => Call): Promise<ResourceEntry[]> {
+  listResources(routes: Route[], calls: (route: Route) => Call): Promise<ResourceEntry[]> {
+    return this.#listEvery(routes, 'resources', 'resources/list', 'resources', calls, (server, resource) => ({
+      server,
+      resource: resource as ResourceEntry['resource'],
+    }));
+  }
+
+  /**
+   * Every resource template of every server with resources. A server that answers "method not found"
+   * (many implement `resources/list` alone) has none: it does not fail the listing of the others.
+   */
+  listResourceTemplates(routes: Route[], calls: (route: Route) => Call): Promise<ResourceTemplateEntry[]> {
+    return this.#listEvery(
+      routes,
+      'resources',
+      'resources/templates/list',
+      'resourceTemplates',
+      calls,
+      (server, resourceTemplate) => ({
+        server,
+        resourceTemplate: resourceTemplate as ResourceTemplateEntry['resourceTemplate'],
+      }),
+      (err) => err instanceof RpcError && err.code === METHOD_NOT_FOUND,
+    );
+  }
+
+  /** One listing of every server with the capability, each item wrapped with its server, untouched. */
+  async #listEvery<T>(
+    routes: Route[],
+    capability: 'prompts' | 'resources',
+    method: string,
+    key: string,
+    calls: (route: Route) => Call,
+    wrap: (server: string, item: unknown) => T,
+    none?: (err: unknown) => boolean,
+  ): Promise<T[]> {
     const lists = await Promise.all(
       routes
-        .filter((r) => r.sup.description?.capabilities.resources)
-        .map(async (r) =>
-          (await this.list(r, 'resources/list', 'resources', calls(r))).map((resource) => ({
-            server: r.sup.name,
-            resource: resource as ResourceEntry['resource'],
-          })),
-        ),
+        .filter((r) => r.sup.description?.capabilities[capability])
+        .map(async (r) => {
+          let items: unknown[];
+          try {
+            items = await this.list(r, method, key, calls(r));
+          } catch (err) {
+            if (!none?.(err)) throw err;
+            items = [];
+          }
+          return items.map((item) => wrap(r.sup.name, item));
+        }),
     );
     return lists.flat();
   }
@@ -304,6 +451,12 @@ export class Catalog {
     }
     throw pagingError(route, method, `returned more than ${PAGE_LIMIT} pages`, call.site);
   }
+}
+
+/** Whether a listed tool passes the filter (one without a name is not a tool). */
+function kept(filter: ToolFilter, tool: unknown): boolean {
+  const name = (tool as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && toolAllowed(filter, name);
 }
 
 /** Waits for a read another caller started, but no longer than this caller's own deadline and signal. */

@@ -10,7 +10,13 @@ import type { HostFactory } from '../upstream/host.js';
 import { InlineHost } from '../upstream/inline-host.js';
 import { ThreadHost } from '../upstream/thread-host.js';
 import { type Call, checkOptions, jsonParams, newCall } from './call.js';
-import { Catalog, type PromptEntry, type ResourceEntry, type ToolEntry } from './catalog.js';
+import {
+  Catalog,
+  type PromptEntry,
+  type ResourceEntry,
+  type ResourceTemplateEntry,
+  type ToolEntry,
+} from './catalog.js';
 import { ClientRequests } from './client-requests.js';
 import { Dispatcher } from './dispatcher.js';
 import { Fleet, type Route } from './fleet.js';
@@ -18,7 +24,7 @@ import { Reloader, type ReloadReport } from './reloader.js';
 import { explainedByError, type ServerState, within } from './supervisor.js';
 import { notATask, type TaskStatusListener, Tasks } from './tasks.js';
 
-export type { PromptEntry, ResourceEntry, ToolEntry } from './catalog.js';
+export type { PromptEntry, ResourceEntry, ResourceTemplateEntry, ToolEntry } from './catalog.js';
 export type { ReloadReport } from './reloader.js';
 export type { ServerState } from './supervisor.js';
 
@@ -185,6 +191,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
       config: () => this.#config,
       accept: (next) => {
         this.#config = next;
+        // A tool filter changed in place applies to the lists already read.
+        for (const route of this.#fleet.routes()) this.#catalog.refilter(route);
         this.#catalog.rerank();
       },
       closed: () => this.#closed,
@@ -260,7 +268,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
    * an RpcError (the server's JSON-RPC error, numeric code).
    */
   request(server: string, method: string, params?: Params, opts: CallOptions = {}): Promise<unknown> {
-    return this.#checked(server, method, params, opts, captureCallSite(this.request));
+    const site = captureCallSite(this.request);
+    // The config's tool filter holds here too: a hidden tool is neither called nor listed.
+    const route = method === 'tools/call' || method === 'tools/list' ? this.#fleet.get(server) : undefined;
+    if (!route) return this.#checked(server, method, params, opts, site);
+    const refused = this.#catalog.refused(route, method, params);
+    if (refused) return Promise.reject(stampCallSite(refused, site));
+    const sent = this.#checked(server, method, params, opts, site);
+    return method === 'tools/list' ? sent.then((result) => this.#catalog.filtered(route, result)) : sent;
   }
 
   /** Calls a tool; a result with `isError: true` is a result, not a rejection. */
@@ -281,8 +296,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     if (converted) return Promise.reject(stampCallSite(converted, site));
     const route = this.#fleet.get(server);
     if (!route) return Promise.reject(stampCallSite(unknownServer(server, this.#fleet.names()), site));
-    const call = newCall(opts, site, route.sup.config.timeoutMs, undefined, true);
     const params = { name: tool, arguments: json.params };
+    const refused = this.#catalog.refused(route, 'tools/call', params);
+    if (refused) return Promise.reject(stampCallSite(refused, site));
+    const call = newCall(opts, site, route.sup.config.timeoutMs, undefined, true);
     if (route.catalog.tools && !route.catalog.tools.has(tool))
       return this.#callUnlisted(route, tool, params, call, opts);
     return this.#callListed(route, tool, params, call, opts);
@@ -354,6 +371,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   ): Promise<CallToolResult> {
     const ref = this.resolveTool(qualifiedName);
     if (!ref) {
+      const refused = this.#catalog.refusedName(qualifiedName, this.#fleet.routes());
+      if (refused) return Promise.reject(stampCallSite(refused, captureCallSite(this.callQualified)));
       return Promise.reject(
         new SwitchboardError(
           'E_UNKNOWN_TOOL',
@@ -496,6 +515,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     const calls = this.#listingCalls(opts, captureCallSite(this.listResources));
     if (calls instanceof Error) return Promise.reject(calls);
     return this.#catalog.listResources(this.#fleet.ready(), calls);
+  }
+
+  /** Every resource template (`resources/templates/list`) of every ready server, each with its server. */
+  listResourceTemplates(opts: CallOptions = {}): Promise<ResourceTemplateEntry[]> {
+    const calls = this.#listingCalls(opts, captureCallSite(this.listResourceTemplates));
+    if (calls instanceof Error) return Promise.reject(calls);
+    return this.#catalog.listResourceTemplates(this.#fleet.ready(), calls);
   }
 
   /** One listing over several servers: the same start for every server's deadline. */
