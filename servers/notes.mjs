@@ -4,7 +4,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import { McpServer, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
 
@@ -92,7 +92,8 @@ function build() {
     { description: 'One note as text', mimeType: 'text/plain' },
     async (uri, { id }) => {
       const note = load().find((n) => String(n.id) === String(id));
-      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: note ? note.text : '' }] };
+      if (!note) throw new ResourceNotFoundError(uri.href, `no note ${id}; list them with notes/list`);
+      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: note.text }] };
     },
   );
   server.registerPrompt(
