@@ -28,7 +28,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       result = await sb.readResource(server, uri, opts);
     } catch (err) {
       if (!(err instanceof RpcError)) throw err;
-      ctx.err(`error [JSON-RPC ${err.code}]: '${server}' could not read ${uri}: ${err.message}`);
+      ctx.err(`error [JSON-RPC ${err.code}]: ${err.message}`);
       ctx.err(await whatThereIs(sb, server, opts));
       return 1;
     }
