@@ -147,8 +147,8 @@ export function hintOf(field: Field): string {
       parts.push(field.format ? formatName(field.format) : 'text');
       const { minLength: min, maxLength: max } = field;
       if (min !== undefined && max !== undefined) parts.push(`${min}-${max} characters`);
-      else if (min !== undefined) parts.push(`at least ${min} characters`);
-      else if (max !== undefined) parts.push(`at most ${max} characters`);
+      else if (min !== undefined) parts.push(`at least ${characters(min)}`);
+      else if (max !== undefined) parts.push(`at most ${characters(max)}`);
       break;
     }
     case 'number': {
@@ -214,6 +214,10 @@ function titleOf(options: Option[], value: string): string {
   return printable(options.find((o) => o.value === value)?.title ?? value);
 }
 
+function characters(n: number): string {
+  return n === 1 ? '1 character' : `${n} characters`;
+}
+
 function formatName(format: StringFormat): string {
   return format === 'email'
     ? 'email address'
@@ -258,9 +262,9 @@ export function parseAnswer(field: Field, line: string): Answer {
 function checkString(field: Field & { kind: 'string' }, input: string): Answer {
   const length = [...input].length; // JSON Schema counts code points
   if (field.minLength !== undefined && length < field.minLength)
-    return { error: `at least ${field.minLength} characters, got ${length}` };
+    return { error: `at least ${characters(field.minLength)}, got ${length}` };
   if (field.maxLength !== undefined && length > field.maxLength)
-    return { error: `at most ${field.maxLength} characters, got ${length}` };
+    return { error: `at most ${characters(field.maxLength)}, got ${length}` };
   if (field.format && !FORMAT_CHECKS[field.format](input))
     return { error: `not a valid ${formatName(field.format)}` };
   return { value: input };

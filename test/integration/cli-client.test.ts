@@ -62,11 +62,11 @@ class Terminal {
   #seen = 0;
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], cwd = tmpdir()) {
+  constructor(args: string[], cwd = tmpdir(), env: Record<string, string> = {}) {
     const command = [process.execPath, BIN, ...args].map(quote).join(' ');
     this.#child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd,
-      env: { ...process.env, SWITCHBOARD_CONFIG: '', TERM: 'xterm' },
+      env: { ...process.env, SWITCHBOARD_CONFIG: '', TERM: 'xterm', ...env },
     });
     this.#child.stdout.on('data', (chunk: Buffer) => {
       this.#output += chunk.toString('utf8');
@@ -160,6 +160,34 @@ describe('CLI elicitation on a terminal', () => {
     } finally {
       term.kill();
     }
+  });
+
+  test('the bundled notes server asks for the text of a note; the answer is what it stores', T, async () => {
+    const env = { NOTES_FILE: join(mkdtempSync(join(tmpdir(), 'sb-notes-')), 'notes.json') };
+    const term = new Terminal(['call', 'notes/add'], tmpdir(), env);
+    try {
+      await term.expect(/'notes' asks: New note/);
+      await term.expect(/Text \(text, at least 1 character\): $/);
+      term.type('\n');
+      await term.expect(/an answer is required; try again\n.*: $/);
+      term.type('milk n-902\n');
+      await term.expect(/Tag \(text, optional, Enter to skip\): $/);
+      term.type('\n');
+      await term.expect(/answers: text="milk n-902"\n/);
+      term.type('y\n');
+      await term.expect(/added note 1/);
+      assert.equal(await term.exited, 0, term.text);
+    } finally {
+      term.kill();
+    }
+    const listed = await run(['call', 'notes/list', '--json'], { env });
+    assert.deepEqual(
+      JSON.parse(listed.stdout).structuredContent.notes.map((n: { text: string; tag?: string }) => [
+        n.text,
+        n.tag,
+      ]),
+      [['milk n-902', undefined]],
+    );
   });
 
   test('decline and cancel are answers too; Ctrl-D cancels', T, async () => {
