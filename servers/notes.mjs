@@ -4,7 +4,14 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import {
+  acceptedContent,
+  inputRequired,
+  inputResponse,
+  McpServer,
+  ResourceNotFoundError,
+  ResourceTemplate,
+} from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
 
@@ -30,15 +37,35 @@ const text = (t, structured) => ({
   ...(structured ? { structuredContent: structured } : {}),
 });
 
+const NOTE_FORM = z.object({
+  text: z.string().min(1).describe('What to note').meta({ title: 'Text' }),
+  tag: z.string().optional().meta({ title: 'Tag' }),
+});
+
 function build() {
   const server = new McpServer({ name: 'switchboard-notes', version: '1.0.0' });
   server.registerTool(
     'add',
     {
-      description: 'Adds a note and returns its id',
-      inputSchema: z.object({ text: z.string().min(1), tag: z.string().optional() }),
+      description: 'Adds a note and returns its id; asks you for the text when it is not given',
+      inputSchema: z.object({ text: z.string().min(1).optional(), tag: z.string().optional() }),
     },
-    async ({ text: body, tag }) => {
+    async (args, ctx) => {
+      let { text: body, tag } = args;
+      if (body === undefined) {
+        // No text: ask the user for it (elicitation; on a 2025-era connection the SDK sends elicitation/create).
+        const view = inputResponse(ctx.mcpReq.inputResponses, 'note');
+        if (view.kind !== 'elicit')
+          return inputRequired({
+            inputRequests: {
+              note: inputRequired.elicit({ message: 'New note', requestedSchema: NOTE_FORM }),
+            },
+          });
+        const answer = acceptedContent(ctx.mcpReq.inputResponses, 'note', NOTE_FORM);
+        if (!answer) return { ...text(`no note added (you chose ${view.action})`), isError: true };
+        body = answer.text;
+        tag = answer.tag || tag;
+      }
       const notes = load();
       const id = (notes.reduce((m, n) => Math.max(m, n.id), 0) || 0) + 1;
       notes.push({ id, text: body, tag, created: new Date().toISOString() });
@@ -92,7 +119,8 @@ function build() {
     { description: 'One note as text', mimeType: 'text/plain' },
     async (uri, { id }) => {
       const note = load().find((n) => String(n.id) === String(id));
-      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: note ? note.text : '' }] };
+      if (!note) throw new ResourceNotFoundError(uri.href, `no note ${id}; list them with notes/list`);
+      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: note.text }] };
     },
   );
   server.registerPrompt(

@@ -19,6 +19,13 @@ export type { ToolFilter } from './config/tool-filter.js';
 export type { CallOptions, ProgressListener, ProgressParams } from './core/correlator.js';
 export { type ErrorCode, isSwitchboardError, RpcError, SwitchboardError } from './core/errors.js';
 export { DEFAULT_SEPARATOR, type NameCollision, qualify } from './core/names.js';
+export type {
+  ClientHandlers,
+  Root,
+  RootsOption,
+  ServerRequestContext,
+  ServerRequestHandler,
+} from './core/server-requests.js';
 export {
   type CallToolResult,
   type PromptEntry,

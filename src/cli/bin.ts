@@ -1,11 +1,16 @@
 #!/usr/bin/env node
+import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { isSwitchboardError, RpcError, VERSION } from '../index.js';
-import { type CommandContext, UsageError } from './context.js';
+import { type CommandContext, NotListedError, UsageError } from './context.js';
 
 const COMMANDS: Record<string, () => Promise<{ run(ctx: CommandContext): Promise<number>; help: string }>> = {
   tools: () => import('./commands/tools.js'),
   call: () => import('./commands/call.js'),
+  resources: () => import('./commands/resources.js'),
+  read: () => import('./commands/read.js'),
+  prompts: () => import('./commands/prompts.js'),
+  prompt: () => import('./commands/prompt.js'),
   status: () => import('./commands/status.js'),
   supervise: () => import('./commands/supervise.js'),
 };
@@ -13,10 +18,14 @@ const COMMANDS: Record<string, () => Promise<{ run(ctx: CommandContext): Promise
 const HELP = `switchboard ${VERSION}: many MCP servers, every message to exactly its recipient
 
 Usage:
-  switchboard tools                                 list every server's tools
-  switchboard call <server>/<tool> [key=value ...]  call one tool
-  switchboard status                                state of every server
-  switchboard supervise                             keep every server running; reload on config edits
+  switchboard tools [server] [--schema]               list the tools (of one server), with input schemas
+  switchboard call <server>/<tool> [key=value ...]    call one tool
+  switchboard resources [server]                      list the resources
+  switchboard read <server> <uri>                     read one resource
+  switchboard prompts [server]                        list the prompts, with their arguments
+  switchboard prompt <server>/<prompt> [key=value ...] get one prompt
+  switchboard status                                  state of every server
+  switchboard supervise                               keep every server running; reload on config edits
 
 Options:
   --config <file>   config file (default: $SWITCHBOARD_CONFIG, ./switchboard.json, ./.mcp.json,
@@ -24,13 +33,17 @@ Options:
   --args <json>     call: the tool's arguments as a JSON object; @file reads it from a file,
                     - from stdin (for arguments too large for a command line)
   --json            machine-readable output
+  --no-input        never ask: decline what servers ask the user (also when stdin is not a terminal)
+  --root <dir>      a root given to servers (repeatable; default: the current folder)
+  --schema          tools: show each tool's input schema
   --timeout <ms>    deadline per call
   --grace <ms>      supervise: how long running calls may finish on Ctrl-C/SIGTERM
   --verbose         show which config is used, server stderr and warnings
   -h, --help        help (also: switchboard <command> --help)
   -v, --version     version
 
-Exit codes: 0 success, 1 the call failed or a server is unavailable, 2 usage or config error.`;
+Exit codes: 0 success; 1 the call failed, a server said no (an unknown tool, prompt or resource) or is
+unavailable; 2 usage or config error (an unknown server, a missing prompt argument).`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -82,11 +95,16 @@ async function main(argv: string[]): Promise<number> {
       graceMs,
       verbose: values.verbose ?? false,
       argsJson: values.args,
+      noInput: values['no-input'] ?? false,
+      roots: values.root ?? [],
+      schema: values.schema ?? false,
     },
     signal: controller.signal,
     get stdin() {
       return process.stdin; // created on first use only: most commands never read it
     },
+    stdinIsTerminal: isatty(0),
+    stderr: process.stderr,
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
   };
@@ -109,6 +127,9 @@ function parse(argv: string[]) {
       timeout: { type: 'string' },
       grace: { type: 'string' },
       verbose: { type: 'boolean' },
+      'no-input': { type: 'boolean' },
+      root: { type: 'string', multiple: true },
+      schema: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -127,6 +148,10 @@ function report(err: unknown, interrupted: boolean): number {
   if (err instanceof UsageError) {
     process.stderr.write(`error: ${err.message}\nRun 'switchboard --help' for usage.\n`);
     return 2;
+  }
+  if (err instanceof NotListedError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 1;
   }
   if (isSwitchboardError(err)) {
     process.stderr.write(`error [${err.code}]: ${err.message}\n`);

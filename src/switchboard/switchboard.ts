@@ -134,7 +134,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
     }
     const current = (route: Route) => this.#fleet.get(route.sup.name) === route;
     this.#client = new ClientRequests(
-      { onElicitation: opts.onElicitation, onSampling: opts.onSampling, roots: opts.roots },
+      {
+        onElicitation: opts.onElicitation,
+        onSampling: opts.onSampling,
+        roots: opts.roots,
+        onElicitationComplete: opts.onElicitationComplete,
+      },
       { warning: (server, error) => this.emit('warning', { server, error }) },
     );
     this.#fleet = new Fleet({

@@ -132,7 +132,10 @@ test('bad config and bad usage exit 2 with what to do', async () => {
   assert.match(flag.stderr, /Unknown option '--nope'[\s\S]*switchboard --help/);
   const command = await run(['frobnicate']);
   assert.equal(command.code, 2);
-  assert.match(command.stderr, /unknown command 'frobnicate'; commands: tools, call, status, supervise/);
+  assert.match(
+    command.stderr,
+    /unknown command 'frobnicate'; commands: tools, call, resources, read, prompts, prompt, status, supervise/,
+  );
 });
 
 test('a server that fails to start is shown in status with its reason, exit 1; the rest still list', async () => {

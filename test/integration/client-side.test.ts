@@ -316,6 +316,21 @@ describe('client side: log messages and URL elicitations', () => {
     assert.deepEqual(completedA, [{ elicitationId: 'el-a' }]);
     assert.deepEqual(completedB, [{ elicitationId: 'el-b' }]);
   });
+
+  test('the default onElicitationComplete hears the completion of what the default onElicitation answered', async () => {
+    const completed: unknown[] = [];
+    await using sb = await Switchboard.start(
+      { mcpServers: { st: stdio('st') } },
+      {
+        onElicitation: async () => ({ action: 'accept' }),
+        onElicitationComplete: (p) => completed.push(p),
+      },
+    );
+    const result = await sb.callTool('st', 'ask_url', { nonce: 'dflt' });
+    assert.deepEqual(structured<Answer>(result).action, 'accept');
+    // The notice comes before the result on the same pipe, and messages are read in order.
+    assert.deepEqual(completed, [{ elicitationId: 'el-dflt' }]);
+  });
 });
 
 describe('client side: tasks', () => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type CallOptions, type CallToolResult, type Switchboard, SwitchboardError } from '../../index.js';
-import { type CommandContext, UsageError, withSwitchboard } from '../context.js';
+import { type CommandContext, keyValues, UsageError, withSwitchboard } from '../context.js';
 import { renderContent } from '../format.js';
 
 export const help = `switchboard call <server>/<tool> [--args '<json object>' | @file | -] [key=value ...] [--json] [--timeout <ms>]
@@ -12,16 +12,18 @@ to read it from stdin: use a file or stdin for arguments too large for a command
 is kept as a string where the tool's schema says string, and read as JSON (number, boolean, array,
 object) otherwise. <server>__<tool> (the qualified name) works too.
 Progress goes to stderr. Ctrl-C cancels the call on the server, then exits at once (code 130).
-Exit code 1 if the call failed or the tool reported an error (isError).`;
+Exit code 1 if the call failed or the tool reported an error (isError).
+
+What the server asks while it works: a question for you (elicitation) is asked on the terminal, field by
+field, or as a URL to open; with --no-input, or when stdin is not a terminal, it is declined with a note
+on stderr. Sampling (an LLM completion) is declined: the CLI has no model. The roots are the current
+folder, or each --root <dir>.`;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const [target, ...pairs] = ctx.args;
   if (!target) throw new UsageError("'call' needs a tool: switchboard call <server>/<tool>");
   const slash = target.indexOf('/');
-  for (const pair of pairs) {
-    if (!pair.includes('='))
-      throw new UsageError(`'${pair}' is not key=value; quote values with spaces: key='some value'`);
-  }
+  const given = keyValues(pairs);
   const args = await readArgs(ctx);
   const server = slash > 0 ? target.slice(0, slash) : undefined;
   return withSwitchboard(ctx, server ? { only: [server] } : {}, async (sb) => {
@@ -35,12 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       signal: ctx.signal,
       timeoutMs: ctx.flags.timeoutMs,
     });
-    for (const pair of pairs) {
-      const at = pair.indexOf('=');
-      const key = pair.slice(0, at);
-      const raw = pair.slice(at + 1);
-      args[key] = coerce(raw, schema.get(key));
-    }
+    for (const [key, raw] of given) args[key] = coerce(raw, schema.get(key));
     const result: CallToolResult = await sb.callTool(ref.server, ref.name, args, {
       signal: ctx.signal,
       timeoutMs: ctx.flags.timeoutMs,
