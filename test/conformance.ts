@@ -74,6 +74,17 @@ export interface ConformanceReport {
   ms: number;
 }
 
+/**
+ * Why the conformance tools cannot run here (the package in conformance/ is not installed), or
+ * undefined when they can.
+ */
+export function conformanceMissing(): string | undefined {
+  const paths = [NODE22, ...Object.values(RUNNERS), `${INSPECTOR}index.js`];
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length === 0) return undefined;
+  return `${missing.join(', ')} missing: run \`npm --prefix conformance ci --no-audit --no-fund\``;
+}
+
 function requireInstalled(path: string): void {
   if (!existsSync(path)) {
     throw new SwitchboardError(
@@ -91,9 +102,16 @@ function requireInstalled(path: string): void {
  */
 export async function runConformance(opts: ConformanceOptions): Promise<ConformanceReport> {
   const runner = RUNNERS[opts.version];
-  if (!runner) throw new SwitchboardError('E_INVALID_ARGUMENT', `unknown conformance version '${opts.version}': use '0.1' or '0.2'`);
+  if (!runner)
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      `unknown conformance version '${opts.version}': use '0.1' or '0.2'`,
+    );
   if (opts.requirements && opts.version !== '0.2') {
-    throw new SwitchboardError('E_INVALID_ARGUMENT', `--requirements needs conformance 0.2, not '${opts.version}'`);
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      `--requirements needs conformance 0.2, not '${opts.version}'`,
+    );
   }
   requireInstalled(NODE22);
   requireInstalled(runner);
@@ -132,7 +150,9 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       version: opts.version,
       ...(opts.requirements ? { requirements: opts.requirements } : {}),
       passed: scored.filter((s) => s.status === 'passed').map((s) => s.name),
-      failed: scored.filter((s) => s.status === 'failed').map((s) => ({ name: s.name, reason: s.reason ?? '' })),
+      failed: scored
+        .filter((s) => s.status === 'failed')
+        .map((s) => ({ name: s.name, reason: s.reason ?? '' })),
       skipped: scored.filter((s) => s.status === 'skipped').map((s) => s.name),
       notScored: scenarios.filter((s) => !s.scored).map((s) => s.name),
       scenarios,
@@ -242,7 +262,13 @@ export async function runInspector(opts: InspectorOptions): Promise<InspectorRun
       });
     }
   }
-  return { code: run.code, result, stdout: run.stdout, stderr: run.stderr, command: [process.execPath, ...args] };
+  return {
+    code: run.code,
+    result,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    command: [process.execPath, ...args],
+  };
 }
 
 interface ProcessRun {
@@ -345,11 +371,15 @@ export async function startEverything(timeoutMs = 15_000): Promise<RunningUpstre
   const until = Date.now() + timeoutMs;
   while (Date.now() < until && child.exitCode === null) {
     const port = child.pid === undefined ? undefined : listeningPort(child.pid);
-    if (port !== undefined && log.includes('listening')) return { url: `http://127.0.0.1:${port}/mcp`, close };
+    if (port !== undefined && log.includes('listening'))
+      return { url: `http://127.0.0.1:${port}/mcp`, close };
     await new Promise((r) => setTimeout(r, 25));
   }
   await close();
-  throw new SwitchboardError('E_START_FAILED', `server-everything did not start listening within ${timeoutMs} ms: ${log}`);
+  throw new SwitchboardError(
+    'E_START_FAILED',
+    `server-everything did not start listening within ${timeoutMs} ms: ${log}`,
+  );
 }
 
 /** The TCP port process `pid` listens on, from /proc (Linux); undefined while it listens on none. */
@@ -368,7 +398,8 @@ function listeningPort(pid: number): number | undefined {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // local_address is f[1] ("ADDR:PORT" in hex), st is f[3] (0A = LISTEN), inode is f[9].
-      if (f[3] === '0A' && f[9] !== undefined && inodes.has(f[9])) return Number.parseInt(f[1]!.split(':')[1]!, 16);
+      if (f[3] === '0A' && f[9] !== undefined && inodes.has(f[9]))
+        return Number.parseInt(f[1]!.split(':')[1]!, 16);
     }
   }
   return undefined;
