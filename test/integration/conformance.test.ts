@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { isSwitchboardError } from '../../src/core/errors.js';
 import { Switchboard } from '../../src/index.js';
 import {
   type ConformanceOptions,
@@ -21,6 +22,7 @@ import {
   runInspector,
   UPSTREAMS,
 } from '../conformance.js';
+import { processesWith, waitFor } from '../helpers.js';
 
 export interface Suite {
   label: string;
@@ -289,4 +291,27 @@ describe('the upstreams over stdio, as a switchboard config starts them', () => 
       assert.ok(JSON.stringify(result.content).includes(probe.answer), JSON.stringify(result.content));
     });
   }
+});
+
+describe('the harness', { skip }, () => {
+  test('an abort while the runner runs ends it and rejects with E_ABORTED', { timeout: 20_000 }, async () => {
+    const marker = `sb-abort-${process.pid}-${Date.now()}`;
+    const controller = new AbortController();
+    const run = runConformance({
+      url: `http://127.0.0.1:9/mcp?${marker}`,
+      version: '0.2',
+      signal: controller.signal,
+    });
+    assert.ok(await waitFor(() => processesWith(marker).length > 0, 10_000), 'the runner never started');
+    controller.abort(new Error('enough'));
+    await assert.rejects(run, (err: unknown) => isSwitchboardError(err, 'E_ABORTED'));
+    assert.ok(await waitFor(() => processesWith(marker).length === 0, 5_000), 'the runner is still running');
+  });
+
+  test('--requirements with 0.1 is refused with a message that names 0.2', { timeout: 5_000 }, async () => {
+    await assert.rejects(
+      runConformance({ url: 'http://127.0.0.1:9/mcp', version: '0.1', requirements: '2026-07-28' }),
+      (err: unknown) => isSwitchboardError(err, 'E_INVALID_ARGUMENT') && /0\.2/.test((err as Error).message),
+    );
+  });
 });
