@@ -26,6 +26,8 @@ export type {
   ServerRequestContext,
   ServerRequestHandler,
 } from './core/server-requests.js';
+export { Gateway, type GatewayOptions } from './gateway/gateway.js';
+export { InMemorySessionStore, type SessionRecord, type SessionStore } from './gateway/sessions.js';
 export {
   type CallToolResult,
   type PromptEntry,

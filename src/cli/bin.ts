@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ run(ctx: CommandContext): Promise
   prompt: () => import('./commands/prompt.js'),
   status: () => import('./commands/status.js'),
   supervise: () => import('./commands/supervise.js'),
+  serve: () => import('./commands/serve.js'),
 };
 
 const HELP = `switchboard ${VERSION}: many MCP servers, every message to exactly its recipient
@@ -26,6 +27,7 @@ Usage:
   switchboard prompt <server>/<prompt> [key=value ...] get one prompt
   switchboard status                                  state of every server
   switchboard supervise                               keep every server running; reload on config edits
+  switchboard serve --http [host:]port | --stdio      serve every server as one MCP server (the gateway)
 
 Options:
   --config <file>   config file (default: $SWITCHBOARD_CONFIG, ./switchboard.json, ./.mcp.json,
@@ -38,6 +40,11 @@ Options:
   --schema          tools: show each tool's input schema
   --timeout <ms>    deadline per call
   --grace <ms>      supervise: how long running calls may finish on Ctrl-C/SIGTERM
+  --http <[h:]port> serve: over Streamable HTTP (host defaults to 127.0.0.1)
+  --stdio           serve: over stdin and stdout
+  --token <t>       serve: the bearer token HTTP clients must send (or $SWITCHBOARD_TOKEN)
+  --allow-host <h>  serve: another hostname the Host header may name (repeatable)
+  --allow-origin <h> serve: another origin hostname browsers may call from (repeatable)
   --verbose         show which config is used, server stderr and warnings
   -h, --help        help (also: switchboard <command> --help)
   -v, --version     version
@@ -98,6 +105,11 @@ async function main(argv: string[]): Promise<number> {
       noInput: values['no-input'] ?? false,
       roots: values.root ?? [],
       schema: values.schema ?? false,
+      http: values.http,
+      stdio: values.stdio,
+      token: values.token,
+      allowHosts: values['allow-host'],
+      allowOrigins: values['allow-origin'],
     },
     signal: controller.signal,
     get stdin() {
@@ -130,6 +142,11 @@ function parse(argv: string[]) {
       'no-input': { type: 'boolean' },
       root: { type: 'string', multiple: true },
       schema: { type: 'boolean' },
+      http: { type: 'string' },
+      stdio: { type: 'boolean' },
+      token: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+      'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -34,6 +34,14 @@ export interface CommonFlags {
   roots: string[];
   /** tools: --schema, each tool's input schema. */
   schema: boolean;
+  /** serve: --http [host:]port. */
+  http?: string | undefined;
+  /** serve: --stdio. */
+  stdio?: boolean | undefined;
+  /** serve: --token. */
+  token?: string | undefined;
+  allowHosts?: string[] | undefined;
+  allowOrigins?: string[] | undefined;
 }
 
 /** A usage mistake: exit code 2, with the message and a pointer to --help. */

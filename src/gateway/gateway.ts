@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRequestStateCodec, type Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { loadConfig, type LoadOptions, type SwitchboardConfig } from '../config/config.js';
+import { type LoadOptions, loadConfig, type SwitchboardConfig } from '../config/config.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Switchboard } from '../switchboard/switchboard.js';
 import { HttpFront, isLoopback } from './http-front.js';
@@ -21,7 +21,14 @@ import { DEFAULT_LIMITS, Limiter, type LimitOptions } from './limits.js';
 import { Parking } from './parking.js';
 import { ResourceIndex } from './resources.js';
 import { InMemorySessionStore, type SessionStore } from './sessions.js';
-import { buildServer, type Downstream, logLevelAdmits, type Sealed, type SurfaceDeps, type View } from './surface.js';
+import {
+  buildServer,
+  type Downstream,
+  logLevelAdmits,
+  type Sealed,
+  type SurfaceDeps,
+  type View,
+} from './surface.js';
 import { type ListKind, Upstreams } from './upstreams.js';
 
 export interface GatewayOptions extends LoadOptions {
@@ -95,7 +102,10 @@ export class Gateway {
     const parsed = loadConfig(config, opts);
     const withQuestions: SwitchboardConfig = {
       ...parsed,
-      servers: parsed.servers.map((s) => ({ ...s, advertise: [...new Set([...s.advertise, ...ALL_QUESTIONS])] })),
+      servers: parsed.servers.map((s) => ({
+        ...s,
+        advertise: [...new Set([...s.advertise, ...ALL_QUESTIONS])],
+      })),
     };
     let gateway: Gateway | undefined;
     const upstreams = await Upstreams.start(
@@ -134,9 +144,13 @@ export class Gateway {
         await front.listen();
       } catch (err) {
         await gateway.close();
-        throw new SwitchboardError('E_START_FAILED', `cannot listen on ${host}:${opts.http.port}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new SwitchboardError(
+          'E_START_FAILED',
+          `cannot listen on ${host}:${opts.http.port}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
     }
     return gateway;
@@ -160,14 +174,25 @@ export class Gateway {
   }
 
   /** Serves the aggregate over this process's stdin and stdout (or the given transport). */
-  serveStdio(opts: { transport?: Parameters<typeof serveStdio>[1] extends infer O ? O extends { transport?: infer T } ? T : never : never } = {}): void {
+  serveStdio(
+    opts: {
+      transport?: Parameters<typeof serveStdio>[1] extends infer O
+        ? O extends { transport?: infer T }
+          ? T
+          : never
+        : never;
+    } = {},
+  ): void {
     this.#stdioHandle = serveStdio(
       (ctx) => {
         const unit = this.#serve({}, { era: ctx.era, key: 'stdio' });
         if (ctx.era === 'legacy') this.#stdio.add(unit);
         return unit.server;
       },
-      { ...(opts.transport ? { transport: opts.transport } : {}), onerror: (err) => this.#warn(`stdio: ${err.message}`) },
+      {
+        ...(opts.transport ? { transport: opts.transport } : {}),
+        onerror: (err) => this.#warn(`stdio: ${err.message}`),
+      },
     );
   }
 
@@ -232,23 +257,38 @@ export class Gateway {
   #listChanged(kind: ListKind, server: string, key: string | undefined): void {
     for (const { server: s } of this.#units(server, key)) {
       const sent =
-        kind === 'tools' ? s.sendToolListChanged() : kind === 'resources' ? s.sendResourceListChanged() : s.sendPromptListChanged();
+        kind === 'tools'
+          ? s.sendToolListChanged()
+          : kind === 'resources'
+            ? s.sendResourceListChanged()
+            : s.sendPromptListChanged();
       Promise.resolve(sent).catch(() => {});
     }
     for (const [path, handler] of this.#front?.modernHandlers() ?? []) {
-      if (path !== '/mcp' && path !== `/servers/${encodeURIComponent(server)}/mcp` && path !== `/servers/${server}/mcp`) continue;
+      if (
+        path !== '/mcp' &&
+        path !== `/servers/${encodeURIComponent(server)}/mcp` &&
+        path !== `/servers/${server}/mcp`
+      )
+        continue;
       if (kind === 'tools') handler.notify.toolsChanged();
       else if (kind === 'resources') handler.notify.resourcesChanged();
       else handler.notify.promptsChanged();
     }
   }
 
-  #log(event: { server: string; level: string; logger?: string | undefined; data: unknown }, key: string | undefined): void {
+  #log(
+    event: { server: string; level: string; logger?: string | undefined; data: unknown },
+    key: string | undefined,
+  ): void {
     for (const unit of this.#units(event.server, key)) {
       if (!logLevelAdmits(unit.down.logLevel, event.level)) continue;
       const logger = event.logger ? `${event.server}/${event.logger}` : event.server;
       unit.server
-        .notification({ method: 'notifications/message', params: { level: event.level, logger, data: event.data } } as never)
+        .notification({
+          method: 'notifications/message',
+          params: { level: event.level, logger, data: event.data },
+        } as never)
         .catch(() => {});
     }
   }
@@ -257,20 +297,38 @@ export class Gateway {
 function checkOptions(opts: GatewayOptions): void {
   const positive = (name: string, value: unknown) => {
     if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value <= 0))
-      throw new SwitchboardError('E_INVALID_ARGUMENT', `${name} must be a positive integer (got ${String(value)})`);
+      throw new SwitchboardError(
+        'E_INVALID_ARGUMENT',
+        `${name} must be a positive integer (got ${String(value)})`,
+      );
   };
   positive('maxBodyBytes', opts.maxBodyBytes);
   positive('sessionIdleMs', opts.sessionIdleMs);
   positive('maxSessions', opts.maxSessions);
   positive('holdMs', opts.holdMs);
   positive('limits.maxInFlight', opts.limits?.maxInFlight);
-  if (opts.limits?.maxQueue !== undefined && (!Number.isInteger(opts.limits.maxQueue) || opts.limits.maxQueue < 0))
-    throw new SwitchboardError('E_INVALID_ARGUMENT', `limits.maxQueue must be an integer >= 0 (got ${opts.limits.maxQueue})`);
+  if (
+    opts.limits?.maxQueue !== undefined &&
+    (!Number.isInteger(opts.limits.maxQueue) || opts.limits.maxQueue < 0)
+  )
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      `limits.maxQueue must be an integer >= 0 (got ${opts.limits.maxQueue})`,
+    );
   const port = opts.http?.port;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-    throw new SwitchboardError('E_INVALID_ARGUMENT', `the port must be an integer from 0 to 65535 (got ${port})`);
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      `the port must be an integer from 0 to 65535 (got ${port})`,
+    );
   if (opts.stateKey !== undefined && Buffer.byteLength(opts.stateKey) < 32)
-    throw new SwitchboardError('E_INVALID_ARGUMENT', 'the state key must be at least 32 bytes (openssl rand -base64 32 makes one)');
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      'the state key must be at least 32 bytes (openssl rand -base64 32 makes one)',
+    );
   if (opts.token !== undefined && opts.token.length < 16)
-    throw new SwitchboardError('E_INVALID_ARGUMENT', 'the token must be at least 16 characters (openssl rand -base64 24 makes one)');
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      'the token must be at least 16 characters (openssl rand -base64 24 makes one)',
+    );
 }

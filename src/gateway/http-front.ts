@@ -8,7 +8,12 @@
  * and one Server per `Mcp-Session-Id`), 2026-07-28 traffic to the SDK's per-request handler.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import {
@@ -24,8 +29,8 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
-import type { Downstream, View } from './surface.js';
 import type { SessionStore } from './sessions.js';
+import type { Downstream, View } from './surface.js';
 
 export interface HttpFrontOptions {
   host: string;
@@ -137,7 +142,12 @@ export class HttpFront {
     const path = (req.url ?? '/').split('?')[0] as string;
     const view = this.#host.view(path);
     if (!view) {
-      writeRpcError(res, 404, -32601, `nothing at ${path}: the MCP endpoint is /mcp (one server alone: /servers/<name>/mcp)`);
+      writeRpcError(
+        res,
+        404,
+        -32601,
+        `nothing at ${path}: the MCP endpoint is /mcp (one server alone: /servers/<name>/mcp)`,
+      );
       return;
     }
     const controller = new AbortController();
@@ -146,14 +156,22 @@ export class HttpFront {
     for (const [k, v] of Object.entries(req.headers))
       if (typeof v === 'string') headers.set(k, v);
       else if (Array.isArray(v)) headers.set(k, v.join(', '));
-    const probe = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, { method: req.method, headers });
+    const probe = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
+      method: req.method,
+      headers,
+    });
     const refused =
       hostHeaderValidationResponse(probe, this.#allowedHosts()) ??
       originValidationResponse(probe, [...localhostAllowedOrigins(), ...(this.#opts.allowedOrigins ?? [])]);
     if (refused) return pipeResponse(refused, res);
     if (this.#tokenDigest && !this.#authorized(req.headers.authorization)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="mcp-switchboard"');
-      writeRpcError(res, 401, -32001, 'this gateway needs a bearer token: send Authorization: Bearer <token>');
+      writeRpcError(
+        res,
+        401,
+        -32001,
+        'this gateway needs a bearer token: send Authorization: Bearer <token>',
+      );
       return;
     }
     let parsedBody: unknown;
@@ -168,7 +186,12 @@ export class HttpFront {
       body = await readBody(req, this.#opts.maxBodyBytes);
       if (!body) {
         res.setHeader('Connection', 'close');
-        writeRpcError(res, 413, -32000, `the request body is over the gateway's limit of ${this.#opts.maxBodyBytes} bytes`);
+        writeRpcError(
+          res,
+          413,
+          -32000,
+          `the request body is over the gateway's limit of ${this.#opts.maxBodyBytes} bytes`,
+        );
         return;
       }
       try {
@@ -178,7 +201,12 @@ export class HttpFront {
         return;
       }
       if (Array.isArray(parsedBody)) {
-        writeRpcError(res, 400, -32600, 'JSON-RPC batches are not supported (protocol 2025-06-18 and later); send one message per request');
+        writeRpcError(
+          res,
+          400,
+          -32600,
+          'JSON-RPC batches are not supported (protocol 2025-06-18 and later); send one message per request',
+        );
         return;
       }
       if (!parsedBody || typeof parsedBody !== 'object') {
@@ -192,7 +220,9 @@ export class HttpFront {
       signal: controller.signal,
       ...(body ? { body } : {}),
     } as RequestInit);
-    const authInfo = this.#opts.token ? { token: this.#opts.token, clientId: 'bearer', scopes: [] } : undefined;
+    const authInfo = this.#opts.token
+      ? { token: this.#opts.token, clientId: 'bearer', scopes: [] }
+      : undefined;
     if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#opts.maxBodyBytes }))
       return this.#legacy(req, res, request, parsedBody, path, view);
     const handler = this.#modernFor(path, view);
@@ -237,7 +267,13 @@ export class HttpFront {
       return;
     }
     if (this.#live.size >= this.#opts.maxSessions) {
-      writeRpcError(res, 503, -32000, `the gateway has ${this.#live.size} sessions open (its limit); try again later`, rpcId(parsedBody));
+      writeRpcError(
+        res,
+        503,
+        -32000,
+        `the gateway has ${this.#live.size} sessions open (its limit); try again later`,
+        rpcId(parsedBody),
+      );
       return;
     }
     const sessionId = randomUUID();
@@ -274,7 +310,8 @@ export class HttpFront {
    */
   #cancelOnDisconnect(session: LiveSession, res: ServerResponse, body: unknown): void {
     const msg = body as { id?: unknown; method?: unknown } | undefined;
-    if (!msg || typeof msg.method !== 'string' || (typeof msg.id !== 'string' && typeof msg.id !== 'number')) return;
+    if (!msg || typeof msg.method !== 'string' || (typeof msg.id !== 'string' && typeof msg.id !== 'number'))
+      return;
     const requestId = msg.id;
     res.on('close', () => {
       if (res.writableFinished || !this.#live.has(session.id)) return;
@@ -291,7 +328,9 @@ export class HttpFront {
     if (!handler) {
       handler = createMcpHandler(
         (ctx) => {
-          const key = ctx.authInfo?.token ? `bearer:${digest(ctx.authInfo.token).toString('hex').slice(0, 16)}` : 'shared';
+          const key = ctx.authInfo?.token
+            ? `bearer:${digest(ctx.authInfo.token).toString('hex').slice(0, 16)}`
+            : 'shared';
           return this.#host.serve(view, { era: 'modern', key }).server;
         },
         {
@@ -328,7 +367,8 @@ export class HttpFront {
 
   #allowedHosts(): string[] {
     const hosts = [...localhostAllowedHostnames(), ...(this.#opts.allowedHosts ?? [])];
-    if (!LOOPBACK.has(this.#opts.host)) hosts.push(this.#opts.host.includes(':') ? `[${this.#opts.host}]` : this.#opts.host);
+    if (!LOOPBACK.has(this.#opts.host))
+      hosts.push(this.#opts.host.includes(':') ? `[${this.#opts.host}]` : this.#opts.host);
     return hosts;
   }
 
@@ -352,7 +392,13 @@ function rpcId(body: unknown): string | number | null {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-function writeRpcError(res: ServerResponse, status: number, code: number, message: string, id: string | number | null = null): void {
+function writeRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  id: string | number | null = null,
+): void {
   const text = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);

@@ -53,7 +53,9 @@ export class ParkedCall {
   }
 
   /** The handler the upstream call's server requests go to: each becomes a question for the client. */
-  asker(method: string): (params: Record<string, unknown>, ctx: { signal: AbortSignal }) => Promise<Record<string, unknown>> {
+  asker(
+    method: string,
+  ): (params: Record<string, unknown>, ctx: { signal: AbortSignal }) => Promise<Record<string, unknown>> {
     return (params, ctx) =>
       new Promise((resolve, reject) => {
         if (this.#state === 'done') {
@@ -105,7 +107,10 @@ export class ParkedCall {
     this.#expiry = setTimeout(() => {
       this.#enter('done');
       this.controller.abort(
-        new SwitchboardError('E_TIMEOUT', `the client did not answer within ${ms} ms; the call was cancelled`),
+        new SwitchboardError(
+          'E_TIMEOUT',
+          `the client did not answer within ${ms} ms; the call was cancelled`,
+        ),
       );
       for (const ask of this.#asks.splice(0)) ask.reject(new Error('the client did not answer in time'));
       onExpire();

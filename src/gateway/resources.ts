@@ -26,7 +26,10 @@ export function parseExplicit(uri: string): { server: string; uri: string } | un
   const slash = rest.indexOf('/');
   if (slash <= 0) return undefined;
   try {
-    return { server: decodeURIComponent(rest.slice(0, slash)), uri: decodeURIComponent(rest.slice(slash + 1)) };
+    return {
+      server: decodeURIComponent(rest.slice(0, slash)),
+      uri: decodeURIComponent(rest.slice(slash + 1)),
+    };
   } catch {
     return undefined;
   }
@@ -84,7 +87,12 @@ export class ResourceIndex {
   remember(server: string, result: { content?: unknown }): void {
     if (!Array.isArray(result.content)) return;
     for (const block of result.content as { type?: string; uri?: unknown; resource?: { uri?: unknown } }[]) {
-      const uri = block?.type === 'resource_link' ? block.uri : block?.type === 'resource' ? block.resource?.uri : undefined;
+      const uri =
+        block?.type === 'resource_link'
+          ? block.uri
+          : block?.type === 'resource'
+            ? block.resource?.uri
+            : undefined;
       if (typeof uri !== 'string') continue;
       this.#links.delete(uri);
       this.#links.set(uri, server);
@@ -93,15 +101,17 @@ export class ResourceIndex {
   }
 
   /** The server (and its own URI) a client's URI reads from; undefined when no rule places it. */
-  async route(uri: string, loadTemplates: () => Promise<unknown>): Promise<{ server: string; uri: string } | undefined> {
+  async route(
+    uri: string,
+    loadTemplates: () => Promise<unknown>,
+  ): Promise<{ server: string; uri: string } | undefined> {
     const explicit = parseExplicit(uri);
     if (explicit) return this.#order().includes(explicit.server) ? explicit : undefined;
     const owner = this.#owners.get(uri) ?? this.#links.get(uri);
     if (owner) return { server: owner, uri };
     if (this.#templates.size === 0) await loadTemplates().catch(() => {});
     for (const server of this.#order())
-      for (const t of this.#templates.get(server) ?? [])
-        if (t.matcher?.match(uri)) return { server, uri };
+      for (const t of this.#templates.get(server) ?? []) if (t.matcher?.match(uri)) return { server, uri };
     return undefined;
   }
 }

@@ -11,17 +11,16 @@ import {
   Server,
   type ServerCapabilities,
   type ServerContext,
-  UriTemplate,
 } from '@modelcontextprotocol/server';
+import type { CallOptions } from '../core/correlator.js';
 import { isSwitchboardError, RpcError, SwitchboardError } from '../core/errors.js';
 import type { ServerRequestHandler } from '../core/server-requests.js';
-import type { CallOptions } from '../core/correlator.js';
 import type { CallToolResult, Switchboard } from '../switchboard/switchboard.js';
 import { VERSION } from '../version.js';
-import type { ParkedCall, Parking } from './parking.js';
 import type { Limiter } from './limits.js';
-import type { Upstreams } from './upstreams.js';
+import type { ParkedCall, Parking } from './parking.js';
 import type { ResourceIndex } from './resources.js';
+import type { Upstreams } from './upstreams.js';
 
 /** `undefined`: the aggregate at `/mcp`; a name: that one upstream, with its own names. */
 export interface View {
@@ -66,6 +65,11 @@ export function toProtocolError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
   if (err instanceof RpcError) return new ProtocolError(err.code, err.rpcMessage, err.data);
   if (isSwitchboardError(err)) {
+    // A filtered tool is, to a client, a tool that does not exist: the config is not its business.
+    if (err.code === 'E_TOOL_FILTERED') {
+      const tool = (err.data as { tool?: unknown } | undefined)?.tool;
+      return new ProtocolError(-32602, `unknown tool '${String(tool)}'; tools/list shows the names`);
+    }
     const invalid = ['E_UNKNOWN_TOOL', 'E_UNKNOWN_SERVER', 'E_INVALID_ARGUMENT'].includes(err.code);
     return new ProtocolError(invalid ? -32602 : -32000, err.message, { code: err.code });
   }
@@ -129,16 +133,27 @@ class Surface {
       method: string,
       work: (params: Record<string, unknown>, ctx: ServerContext) => Promise<unknown>,
     ): void =>
-      this.#server.setRequestHandler(method as 'ping', ((req: { params?: unknown }, ctx: ServerContext) =>
-        this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx))) as never);
-    on('tools/list', () => this.#listTools());
-    on('tools/call', (params, ctx) => this.#callTool(params, ctx));
-    on('prompts/list', () => this.#listPrompts());
-    on('prompts/get', (params, ctx) => this.#getPrompt(params, ctx));
-    on('resources/list', () => this.#listResources());
-    on('resources/templates/list', () => this.#listTemplates());
-    on('resources/read', (params, ctx) => this.#readResource(params, ctx));
-    on('completion/complete', (params, ctx) => this.#complete(params, ctx));
+      this.#server.setRequestHandler(
+        method as 'ping',
+        ((req: { params?: unknown }, ctx: ServerContext) =>
+          this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx))) as never,
+      );
+    // Only what this view declared: the SDK refuses a handler for an undeclared capability.
+    const caps = this.#server.getCapabilities();
+    if (caps.tools) {
+      on('tools/list', () => this.#listTools());
+      on('tools/call', (params, ctx) => this.#callTool(params, ctx));
+    }
+    if (caps.prompts) {
+      on('prompts/list', () => this.#listPrompts());
+      on('prompts/get', (params, ctx) => this.#getPrompt(params, ctx));
+    }
+    if (caps.resources) {
+      on('resources/list', () => this.#listResources());
+      on('resources/templates/list', () => this.#listTemplates());
+      on('resources/read', (params, ctx) => this.#readResource(params, ctx));
+    }
+    if (caps.completions) on('completion/complete', (params, ctx) => this.#complete(params, ctx));
     on('logging/setLevel', async (params) => {
       this.#down.logLevel = params.level as string;
       return {};
@@ -231,14 +246,20 @@ class Surface {
   }
 
   async #listTemplates(): Promise<{ resourceTemplates: Record<string, unknown>[] }> {
+    const wanted = new Set(this.#servers());
+    const byServer = new Map<string, Record<string, unknown>[]>();
+    for (const sb of await this.#sources())
+      for (const entry of await sb.listResourceTemplates())
+        if (wanted.has(entry.server)) {
+          const list = byServer.get(entry.server) ?? [];
+          list.push(entry.resourceTemplate);
+          byServer.set(entry.server, list);
+        }
     const out: Record<string, unknown>[] = [];
     for (const server of this.#servers()) {
-      const sb = await this.#sbFor(server);
-      const status = sb.servers().find((s) => s.name === server);
-      if (status?.state !== 'ready' || !(status.capabilities as { resources?: unknown })?.resources) continue;
-      const templates = await listAll(sb, server, 'resources/templates/list', 'resourceTemplates');
-      this.#deps.resources.templates(server, templates);
-      out.push(...templates);
+      const list = byServer.get(server) ?? [];
+      this.#deps.resources.templates(server, list);
+      out.push(...list);
     }
     return { resourceTemplates: out };
   }
@@ -260,7 +281,10 @@ class Surface {
 
   /** Question handlers that ask this 2025-era session's client, on the stream of the request. */
   #askClient(ctx: ServerContext): CallOptions {
-    const caps = (this.#server.getClientCapabilities() ?? {}) as Record<string, Record<string, unknown> | undefined>;
+    const caps = (this.#server.getClientCapabilities() ?? {}) as Record<
+      string,
+      Record<string, unknown> | undefined
+    >;
     const ask =
       (method: string, capability: string): ServerRequestHandler =>
       async (params, c) => {
@@ -323,8 +347,14 @@ class Surface {
     ctx: ServerContext,
   ): Promise<CallToolResult> {
     const sealed = ctx.mcpReq.requestState<Sealed>();
-    if (sealed !== undefined && (typeof sealed !== 'object' || sealed.s !== target.server || sealed.t !== target.name))
-      throw new ProtocolError(-32602, 'this requestState belongs to another tool; call the tool again without it');
+    if (
+      sealed !== undefined &&
+      (typeof sealed !== 'object' || sealed.s !== target.server || sealed.t !== target.name)
+    )
+      throw new ProtocolError(
+        -32602,
+        'this requestState belongs to another tool; call the tool again without it',
+      );
     let parked: ParkedCall | undefined;
     if (sealed?.k === 'park') {
       parked = this.#deps.parking.take(sealed.p);
@@ -378,14 +408,24 @@ class Surface {
       this.#deps.parking.hold(parked);
       const inputRequests: Record<string, unknown> = {};
       for (const ask of turn.asks) inputRequests[ask.key] = { method: ask.method, params: ask.params };
-      const requestState = await this.#deps.codec.mint({ k: 'park', p: parked.id, s: target.server, t: target.name });
+      const requestState = await this.#deps.codec.mint({
+        k: 'park',
+        p: parked.id,
+        s: target.server,
+        t: target.name,
+      });
       return { resultType: 'input_required', inputRequests, requestState } as unknown as CallToolResult;
     }
     this.#deps.parking.drop(parked);
     const result = turn.result;
     if (result.resultType === 'input_required') {
       const upstreamState = typeof result.requestState === 'string' ? result.requestState : undefined;
-      const requestState = await this.#deps.codec.mint({ k: 'up', s: target.server, t: target.name, u: upstreamState });
+      const requestState = await this.#deps.codec.mint({
+        k: 'up',
+        s: target.server,
+        t: target.name,
+        u: upstreamState,
+      });
       return { ...result, requestState };
     }
     return result;
@@ -402,7 +442,8 @@ class Surface {
 
   async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
     const uri = params.uri;
-    if (typeof uri !== 'string' || uri === '') throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
+    if (typeof uri !== 'string' || uri === '')
+      throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
     const target = this.#view.server
       ? { server: this.#view.server, uri }
       : await this.#deps.resources.route(uri, () => this.#listTemplates());
@@ -437,33 +478,6 @@ class Surface {
     } else throw new ProtocolError(-32602, "params.ref must be a 'ref/prompt' or a 'ref/resource'");
     const sb = await this.#sbFor(server);
     return sb.complete(server, { ...params, ref: upstreamRef }, { signal: ctx.mcpReq.signal });
-  }
-}
-
-/** Every page of a list method of one server. */
-export async function listAll(
-  sb: Switchboard,
-  server: string,
-  method: string,
-  field: string,
-): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 1000; page++) {
-    const result = (await sb.request(server, method, cursor ? { cursor } : {})) as Record<string, unknown>;
-    const items = result[field];
-    if (Array.isArray(items)) out.push(...(items as Record<string, unknown>[]));
-    cursor = typeof result.nextCursor === 'string' && result.nextCursor ? result.nextCursor : undefined;
-    if (!cursor) break;
-  }
-  return out;
-}
-
-export function matchesTemplate(template: string, uri: string): boolean {
-  try {
-    return new UriTemplate(template).match(uri) !== null;
-  } catch {
-    return false;
   }
 }
 

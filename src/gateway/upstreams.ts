@@ -10,17 +10,8 @@ import { type StartOptions, Switchboard, type SwitchboardEvents } from '../switc
 
 export type Scope = 'shared' | 'session';
 
-interface ScopedConfig extends ServerConfig {
-  scope?: Scope;
-  maxSessions?: number;
-  idleMs?: number;
-}
-
-const DEFAULT_MAX_SESSIONS = 16;
-const DEFAULT_IDLE_MS = 300_000;
-
 export function scopeOf(server: ServerConfig): Scope {
-  return (server as ScopedConfig).scope === 'session' ? 'session' : 'shared';
+  return server.scope === 'session' ? 'session' : 'shared';
 }
 
 /** One key's own instance of one session-scoped server. */
@@ -117,7 +108,7 @@ export class Upstreams {
    * `key` on first use; `E_QUEUE_FULL` when `maxSessions` instances already run for other keys.
    */
   async forServer(server: string, key: string): Promise<Switchboard> {
-    const entry = this.entry(server) as ScopedConfig | undefined;
+    const entry = this.entry(server);
     if (!entry || scopeOf(entry) === 'shared') return this.shared;
     if (this.#closed) throw new SwitchboardError('E_CLOSED', 'the gateway is shutting down');
     const id = `${server}\0${key}`;
@@ -126,7 +117,7 @@ export class Upstreams {
       known.lastUsed = Date.now();
       return known.sb;
     }
-    const max = entry.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    const max = entry.maxSessions;
     const running = [...this.#scoped.values()].filter((s) => s.server === server).length;
     if (running >= max)
       throw new SwitchboardError(
@@ -177,9 +168,7 @@ export class Upstreams {
     const every = Math.max(
       50,
       Math.min(
-        ...this.#config.servers
-          .filter((s) => scopeOf(s) === 'session')
-          .map((s) => Math.ceil(((s as ScopedConfig).idleMs ?? DEFAULT_IDLE_MS) / 4)),
+        ...this.#config.servers.filter((s) => scopeOf(s) === 'session').map((s) => Math.ceil(s.idleMs / 4)),
       ),
     );
     // Unref'd: the gateway's listener holds the process; this only tidies while it runs.
@@ -190,7 +179,7 @@ export class Upstreams {
   #reap(): void {
     const now = Date.now();
     for (const [id, s] of this.#scoped) {
-      const idle = (this.entry(s.server) as ScopedConfig | undefined)?.idleMs ?? DEFAULT_IDLE_MS;
+      const idle = this.entry(s.server)?.idleMs ?? Number.POSITIVE_INFINITY;
       if (s.busy > 0 || now - s.lastUsed < idle) continue;
       this.#scoped.delete(id);
       s.sb.then((sb) => sb.close()).catch(() => {});
