@@ -29,7 +29,7 @@ import {
   type SurfaceDeps,
   type View,
 } from './surface.js';
-import { type ListKind, Upstreams } from './upstreams.js';
+import { type ListKind, type UpstreamEvents, Upstreams } from './upstreams.js';
 
 export interface GatewayOptions extends LoadOptions {
   /** Serve over HTTP on this host and port (port 0: any free one). Omit for stdio only. */
@@ -107,17 +107,20 @@ export class Gateway {
         advertise: [...new Set([...s.advertise, ...ALL_QUESTIONS])],
       })),
     };
-    let gateway: Gateway | undefined;
+    // Events can come before the gateway exists (during start-up); they go nowhere until it does.
+    const relay: Pick<UpstreamEvents, 'listChanged' | 'log'> = { listChanged: () => {}, log: () => {} };
     const upstreams = await Upstreams.start(
       withQuestions,
       {
-        listChanged: (kind, server, key) => gateway && gateway.#listChanged(kind, server, key),
-        log: (event, key) => gateway && gateway.#log(event, key),
+        listChanged: (kind, server, key) => relay.listChanged(kind, server, key),
+        log: (event, key) => relay.log(event, key),
         warning: ({ server, error }) => opts.onWarning?.(`[${server}] ${error.message}`),
       },
       { signal: opts.signal },
     );
-    gateway = new Gateway(upstreams, opts);
+    const gateway = new Gateway(upstreams, opts);
+    relay.listChanged = (kind, server, key) => gateway.#listChanged(kind, server, key);
+    relay.log = (event, key) => gateway.#log(event, key);
     if (opts.http) {
       const host = opts.http.host ?? '127.0.0.1';
       if (!isLoopback(host) && !opts.token)

@@ -45,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     say('');
     say('Point an MCP client at it, for example (.mcp.json, Claude Code, Cursor, VS Code "servers"):');
     const entry: Record<string, unknown> = { type: 'http', url: gateway.url };
-    if (token) entry.headers = { Authorization: 'Bearer ${SWITCHBOARD_TOKEN}' };
+    if (token) entry.headers = { Authorization: 'Bearer <your token>' };
     say(JSON.stringify({ mcpServers: { switchboard: entry } }, null, 2));
     say('');
     say('Ctrl-C to stop.');
