@@ -187,7 +187,7 @@ class Surface {
     );
   }
 
-  #display(server: string, name: string, qualified: string): string {
+  #display(name: string, qualified: string): string {
     return this.#view.server ? name : qualified;
   }
 
@@ -218,7 +218,7 @@ class Surface {
     for (const sb of await this.#sources())
       for (const entry of await sb.listTools())
         if (wanted.has(entry.server))
-          tools.push({ ...entry.tool, name: this.#display(entry.server, entry.name, entry.qualifiedName) });
+          tools.push({ ...entry.tool, name: this.#display(entry.name, entry.qualifiedName) });
     return { tools };
   }
 
@@ -230,7 +230,7 @@ class Surface {
         if (wanted.has(entry.server))
           prompts.push({
             ...entry.prompt,
-            name: this.#display(entry.server, entry.name, entry.qualifiedName),
+            name: this.#display(entry.name, entry.qualifiedName),
           });
     return { prompts };
   }
