@@ -124,7 +124,18 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP a
     warnings.set(key, (warnings.get(key) ?? 0) + 1);
   });
   const states = new Map<string, number>();
-  sb.on('state', ({ state }) => states.set(state, (states.get(state) ?? 0) + 1));
+  // A web or legacy server that is up but slow to answer a ping (a loaded machine) is restarted too, and
+  // that restart is an outage of its own: counted here, apart from the outages the driver causes.
+  const down = { web: false, legacy: false };
+  const slowPings = { web: 0, legacy: 0 };
+  const unprovoked: string[] = [];
+  sb.on('state', ({ server, state, error }) => {
+    states.set(state, (states.get(state) ?? 0) + 1);
+    if (state === 'restarting' && (server === 'web' || server === 'legacy') && !down[server]) {
+      unprovoked.push(`${server}: ${error?.message}`);
+      if (/stopped answering/.test(error?.message ?? '')) slowPings[server]++;
+    }
+  });
   assert.equal(sb.servers().filter((s) => s.state === 'ready').length, all.length);
   assert.equal(processesWith(tag).length, SERVERS * 2 + 1, 'each chaos server and its helper; the holder');
 
@@ -143,16 +154,22 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP a
       if (!driving) break;
       switch (round % 4) {
         case 0:
+          down.web = true;
           await web.kill();
           outages.web++;
           await sleep(OUTAGE_MS);
           web = await serveFixture('http', 'web', web.port);
+          await waitFor(() => sb.servers().find((s) => s.name === 'web')?.state === 'ready', 10_000);
+          down.web = false;
           break;
         case 1:
+          down.legacy = true;
           await legacy.kill();
           outages.legacy++;
           await sleep(OUTAGE_MS);
           legacy = await serveFixture('sse', 'legacy', legacy.port);
+          await waitFor(() => sb.servers().find((s) => s.name === 'legacy')?.state === 'ready', 10_000);
+          down.legacy = false;
           break;
         case 2: {
           // A child that holds stdout, then the server exits: the exit alone must end the connection.
@@ -222,13 +239,14 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP a
   // ...and reads its catalog again, which is a call like any other.
   await Promise.race([sb.onIdle(), new Promise((r) => setTimeout(r, 5000))]);
 
-  const report = await sb.status();
-  const leftover = report.map((s) => ({
-    name: s.name,
-    running: s.running,
-    queued: s.queued,
-    pending: s.stats?.pending,
-  }));
+  // A health ping may be in flight at any instant; a call left behind stays. So: nothing left, within 5 s.
+  let leftover: { name: string; running: number; queued: number; pending: number | undefined }[] = [];
+  await waitFor(async () => {
+    leftover = (await sb.status())
+      .map((s) => ({ name: s.name, running: s.running, queued: s.queued, pending: s.stats?.pending }))
+      .filter((s) => s.running || s.queued || s.pending);
+    return leftover.length === 0;
+  }, 5000);
   const heapAfter = heapMb();
 
   const restarts = Object.fromEntries(sb.servers().map((s) => [s.name, s.restarts]));
@@ -252,6 +270,8 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP a
   const expectedRestarts = {
     ...Object.fromEntries(names.map((n) => [n, downed.get(n)!.size])),
     ...outages,
+    web: outages.web + slowPings.web,
+    legacy: outages.legacy + slowPings.legacy,
   };
   const total = [...outcomes.values()].reduce((a, b) => a + b, 0);
   const fmt = (m: Map<string, number>) =>
@@ -268,9 +288,10 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP a
   t.diagnostic(
     `misrouted ${misrouted.length}; over deadline by >${SLACK_MS} ms: ${overdue} (worst ${Math.round(worstOverMs)} ms past); orphans after close: ${processesWith(tag).length}`,
   );
+  if (unprovoked.length) t.diagnostic(`restarts while the server was up: ${unprovoked.join('; ')}`);
   t.diagnostic(`heap: ${heapBefore.toFixed(1)} MB before, ${heapAfter.toFixed(1)} MB after`);
   t.diagnostic(
-    `outages: web ${outages.web}, legacy ${outages.legacy}, holder ${outages.holder}; reloads ${reloads}; restarts ${JSON.stringify(restarts)}; expected ${JSON.stringify(expectedRestarts)}`,
+    `outages: web ${outages.web} (+${slowPings.web} slow pings), legacy ${outages.legacy} (+${slowPings.legacy} slow pings), holder ${outages.holder}; reloads ${reloads}; restarts ${JSON.stringify(restarts)}; expected ${JSON.stringify(expectedRestarts)}`,
   );
 
   assert.equal(total, CALLS, 'every call has an outcome');
@@ -291,11 +312,7 @@ test(`soak: ${CALLS} calls, ${CALLERS} callers, ${SERVERS} chaos servers, HTTP a
   }
   assert.ok((outcomes.get('ok') ?? 0) > CALLS * 0.8, 'most calls succeed');
   for (const kind of KINDS) assert.ok((injected.get(kind) ?? 0) > 0, `fault '${kind}' was injected`);
-  assert.deepEqual(
-    leftover.filter((s) => s.running || s.queued || s.pending),
-    [],
-    'nothing left running, queued or pending',
-  );
+  assert.deepEqual(leftover, [], 'nothing left running, queued or pending');
   assert.ok(settled, `not every server came back: ${lastStates.join(', ')}`);
   assert.deepEqual(restarts, expectedRestarts, 'each server restarted once per outage it suffered');
   assert.ok(
