@@ -62,6 +62,9 @@ export interface GatewayOptions extends LoadOptions {
   onWarning?: ((message: string) => void) | undefined;
 }
 
+/** Clients whose limits are tracked at once. */
+const MAX_CLIENTS = 10_000;
+
 const ALL_QUESTIONS = ['sampling', 'elicitation', 'roots'] as const;
 
 export class Gateway {
@@ -216,10 +219,18 @@ export class Gateway {
   // ---- internals ----------------------------------------------------------------------------------
 
   #serve(view: View, down: Omit<Downstream, 'limiter'>): { server: Server; down: Downstream; view: View } {
-    let limiter = this.#limiters.get(down.key);
+    const limitsKey = down.limitsKey ?? down.key;
+    let limiter = this.#limiters.get(limitsKey);
     if (!limiter) {
+      // Bounded: the oldest idle client's limiter goes first (a client that comes back gets a new one).
+      if (this.#limiters.size >= MAX_CLIENTS)
+        for (const [key, old] of this.#limiters)
+          if (old.running === 0 && old.queued === 0) {
+            this.#limiters.delete(key);
+            break;
+          }
       limiter = new Limiter(this.#limits);
-      this.#limiters.set(down.key, limiter);
+      this.#limiters.set(limitsKey, limiter);
     }
     const full: Downstream = { ...down, limiter };
     return { server: buildServer(this.#deps, view, full), down: full, view };

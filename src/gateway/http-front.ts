@@ -226,7 +226,7 @@ export class HttpFront {
     if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#opts.maxBodyBytes }))
       return this.#legacy(req, res, request, parsedBody, path, view);
     const handler = this.#modernFor(path, view);
-    return pipeResponse(await handler.fetch(request, { parsedBody, ...(authInfo ? { authInfo } : {}) }), res);
+    return pipeResponse(await handler.fetch(request, { parsedBody, authInfo }), res);
   }
 
   async #legacy(

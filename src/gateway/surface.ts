@@ -32,6 +32,8 @@ export interface Downstream {
   era: 'legacy' | 'modern';
   /** Scope key: which session-scoped instances and which limits this client uses. */
   key: string;
+  /** Which client the limits count: a 2025-era session, or a 2026-07-28 client's address. */
+  limitsKey?: string | undefined;
   limiter: Limiter;
   /** The log level this session asked for (`logging/setLevel`); undefined: no log messages. */
   logLevel?: string | undefined;
