@@ -150,9 +150,13 @@ export class Gateway {
         await front.listen();
       } catch (err) {
         await gateway.close();
+        const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         throw new SwitchboardError(
           'E_START_FAILED',
-          `cannot listen on ${host}:${opts.http.port}: ${(err as Error).message}`,
+          `cannot listen on ${host}:${opts.http.port}: ${(err as Error).message}` +
+            (busy
+              ? '; another process has that port: stop it, or choose another port (0 picks a free one)'
+              : ''),
           {
             cause: err,
           },
@@ -210,6 +214,17 @@ export class Gateway {
       await this.#upstreams.close(opts);
     })();
     return this.#closing;
+  }
+
+  /** Stops at once, also during a close: calls fail, every upstream process tree is ended. */
+  async destroy(): Promise<void> {
+    this.#deps.parking.closeAll(new SwitchboardError('E_CLOSED', 'the gateway was destroyed'));
+    await Promise.all([
+      this.#front?.close(),
+      this.#stdioHandle?.close().catch(() => {}),
+      this.#upstreams.destroy(),
+    ]);
+    await this.#closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -62,6 +62,8 @@ export class Upstreams {
   readonly #events: UpstreamEvents;
   #reaper: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Scoped instances a close is ending, so a destroy during that close reaches them too. */
+  readonly #closingScoped: Switchboard[] = [];
 
   private constructor(shared: Switchboard, config: SwitchboardConfig, events: UpstreamEvents) {
     this.shared = shared;
@@ -190,6 +192,20 @@ export class Upstreams {
     }
   }
 
+  /** Ends every upstream at once (calls fail, process trees are ended), also during a close. */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    if (this.#reaper) clearInterval(this.#reaper);
+    this.#reaper = undefined;
+    const scoped = [...this.#scoped.values()];
+    this.#scoped.clear();
+    await Promise.all([
+      this.shared.destroy(),
+      ...scoped.map((s) => s.sb.then((sb) => sb.destroy()).catch(() => {})),
+      ...this.#closingScoped.map((sb) => sb.destroy()),
+    ]);
+  }
+
   async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     this.#closed = true;
     if (this.#reaper) clearInterval(this.#reaper);
@@ -198,7 +214,14 @@ export class Upstreams {
     this.#scoped.clear();
     await Promise.all([
       this.shared.close(opts),
-      ...scoped.map((s) => s.sb.then((sb) => sb.close(opts)).catch(() => {})),
+      ...scoped.map((s) =>
+        s.sb
+          .then((sb) => {
+            this.#closingScoped.push(sb);
+            return sb.close(opts);
+          })
+          .catch(() => {}),
+      ),
     ]);
   }
 }

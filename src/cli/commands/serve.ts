@@ -58,8 +58,21 @@ export async function run(ctx: CommandContext): Promise<number> {
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   say('stopping');
-  await gateway.close({ timeoutMs: ctx.flags.graceMs ?? 5000 });
-  return 0;
+  // A second Ctrl-C/SIGTERM stops at once, still ending every server's process tree.
+  let forced = false;
+  const now = () => {
+    forced = true;
+    void gateway.destroy();
+  };
+  process.on('SIGINT', now);
+  process.on('SIGTERM', now);
+  try {
+    await gateway.close({ timeoutMs: ctx.flags.graceMs ?? 5000 });
+  } finally {
+    process.off('SIGINT', now);
+    process.off('SIGTERM', now);
+  }
+  return forced ? 130 : 0;
 }
 
 /** `port`, `host:port` or `[v6]:port`. */
