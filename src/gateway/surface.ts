@@ -282,32 +282,53 @@ class Surface {
   }
 
   /** Question handlers that ask this 2025-era session's client, on the stream of the request. */
-  #askClient(ctx: ServerContext): CallOptions {
+  /**
+   * Question handlers built on `send`, each refusing (with an error the upstream reads) what this client
+   * did not declare it can answer.
+   */
+  #questions(send: (method: string) => ServerRequestHandler): CallOptions {
     const caps = (this.#server.getClientCapabilities() ?? {}) as Record<
       string,
       Record<string, unknown> | undefined
     >;
+    const CAPABILITY: Record<string, string> = {
+      'elicitation/create': 'elicitation',
+      'sampling/createMessage': 'sampling',
+      'roots/list': 'roots',
+    };
     const ask =
-      (method: string, capability: string): ServerRequestHandler =>
+      (method: string): ServerRequestHandler =>
       async (params, c) => {
+        const capability = CAPABILITY[method] as string;
         if (!caps[capability])
           throw new Error(
-            `the client of this gateway session did not declare '${capability}', so it cannot answer ${method}`,
+            `the gateway's client that caused this request did not declare '${capability}', so it cannot answer ${method}`,
           );
         if (method === 'elicitation/create' && params.mode === 'url' && !caps.elicitation?.url)
-          throw new Error('the client of this gateway session did not declare URL-mode elicitation');
-        return (await ctx.mcpReq.send({ method, params } as never, { signal: c.signal })) as Record<
-          string,
-          unknown
-        >;
+          throw new Error(
+            "the gateway's client that caused this request did not declare URL-mode elicitation",
+          );
+        return send(method)(params, c);
       };
     return {
-      onElicitation: ask('elicitation/create', 'elicitation'),
-      onSampling: ask('sampling/createMessage', 'sampling'),
+      onElicitation: ask('elicitation/create'),
+      onSampling: ask('sampling/createMessage'),
       roots: async (c) => {
-        const result = (await ask('roots/list', 'roots')({}, c)) as { roots?: unknown };
+        const result = (await ask('roots/list')({}, c)) as { roots?: unknown };
         return Array.isArray(result.roots) ? result.roots : [];
       },
+    };
+  }
+
+  #askClient(ctx: ServerContext): CallOptions {
+    return {
+      ...this.#questions(
+        (method) => async (params, c) =>
+          (await ctx.mcpReq.send({ method, params } as never, { signal: c.signal })) as Record<
+            string,
+            unknown
+          >,
+      ),
       onElicitationComplete: (params) => {
         ctx.mcpReq.notify({ method: 'notifications/elicitation/complete', params } as never).catch(() => {});
       },
@@ -371,12 +392,7 @@ class Surface {
       const call = parked;
       const opts: CallOptions = {
         inputRequired: 'return',
-        onElicitation: call.asker('elicitation/create'),
-        onSampling: call.asker('sampling/createMessage'),
-        roots: async (c) => {
-          const result = (await call.asker('roots/list')({}, c)) as { roots?: unknown };
-          return Array.isArray(result.roots) ? result.roots : [];
-        },
+        ...this.#questions((method) => call.asker(method)),
       };
       call.round = ctx;
       call.run((signal) => {
