@@ -6,6 +6,8 @@
  * leave this instance, and upstream ids and tokens are the switchboard's own.
  */
 import {
+  CLIENT_CAPABILITIES_META_KEY,
+  MissingRequiredClientCapabilityError,
   ProtocolError,
   type RequestStateCodec,
   Server,
@@ -52,6 +54,13 @@ export interface SurfaceDeps {
   /** Called with each legacy session's Server when it opens and closes (list_changed, logs). */
   separator: string;
 }
+
+/** The client capability each question an upstream may ask needs. */
+const CAPABILITY_OF: Readonly<Record<string, string>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -347,6 +356,10 @@ class Surface {
     ctx: ServerContext,
   ): Promise<CallToolResult> {
     const sealed = ctx.mcpReq.requestState<Sealed>();
+    // 2026-07-28: what this client can answer is declared on each request; upstream calls carry it, so a
+    // 2026-07-28 upstream asks only that (or answers -32021 itself).
+    const declared = (ctx.mcpReq._meta?.[CLIENT_CAPABILITIES_META_KEY] ??
+      this.#server.getClientCapabilities()) as Record<string, unknown> | undefined;
     if (
       sealed !== undefined &&
       (typeof sealed !== 'object' || sealed.s !== target.server || sealed.t !== target.name)
@@ -369,6 +382,7 @@ class Surface {
       const call = parked;
       const opts: CallOptions = {
         inputRequired: 'return',
+        ...(declared ? { capabilities: declared } : {}),
         onElicitation: call.asker('elicitation/create'),
         onSampling: call.asker('sampling/createMessage'),
         roots: async (c) => {
@@ -405,6 +419,21 @@ class Surface {
       throw err;
     }
     if (turn.kind === 'ask') {
+      // A 2025-era upstream asked what this client did not declare it can answer: the request cannot be
+      // processed, and the client hears which capability it lacks (2026-07-28, -32021; HTTP 400).
+      const missing = [
+        ...new Set(turn.asks.map((a) => CAPABILITY_OF[a.method]).filter((c) => c && !declared?.[c])),
+      ] as string[];
+      if (missing.length > 0) {
+        parked.cancel(
+          new SwitchboardError('E_ABORTED', `the client did not declare ${missing.join(', ')}`),
+        );
+        this.#deps.parking.drop(parked);
+        throw new MissingRequiredClientCapabilityError(
+          { requiredCapabilities: Object.fromEntries(missing.map((c) => [c, {}])) },
+          `'${target.server}' asked for ${missing.join(' and ')}, which this request's client capabilities do not declare; declare ${missing.length > 1 ? 'them' : 'it'} in _meta["${CLIENT_CAPABILITIES_META_KEY}"]`,
+        );
+      }
       this.#deps.parking.hold(parked);
       const inputRequests: Record<string, unknown> = {};
       for (const ask of turn.asks) inputRequests[ask.key] = { method: ask.method, params: ask.params };
