@@ -331,16 +331,47 @@ class Surface {
     try {
       const result =
         this.#down.era === 'legacy'
-          ? await sb.callTool(target.server, target.name, args, {
-              ...this.#callOptions(ctx, ctx.mcpReq.signal),
-              ...this.#askClient(ctx),
-            })
-          : await this.#callModern(sb, target, args, ctx);
+          ? await this.#unlisted(
+              sb,
+              target,
+              args,
+              sb.callTool(target.server, target.name, args, {
+                ...this.#callOptions(ctx, ctx.mcpReq.signal),
+                ...this.#askClient(ctx),
+              }),
+              ctx,
+            )
+          : await this.#unlisted(sb, target, args, this.#callModern(sb, target, args, ctx), ctx);
       if (!this.#view.server) this.#deps.resources.remember(target.server, result);
       return result;
     } finally {
       this.#deps.upstreams.busy(target.server, this.#down.key, -1);
       release();
+    }
+  }
+
+  /**
+   * One server alone (`/servers/<name>/mcp`) answers a tool it does not list as that server does: a
+   * client there talks to that server, so the server's own answer (often an `isError` result) goes back,
+   * not the switchboard's catalog miss. A tool the config filters out stays unknown (request refuses it).
+   */
+  async #unlisted(
+    sb: Switchboard,
+    target: { server: string; name: string },
+    args: Record<string, unknown>,
+    call: Promise<CallToolResult>,
+    ctx: ServerContext,
+  ): Promise<CallToolResult> {
+    try {
+      return await call;
+    } catch (err) {
+      if (!this.#view.server || !isSwitchboardError(err, 'E_UNKNOWN_TOOL')) throw err;
+      return (await sb.request(
+        target.server,
+        'tools/call',
+        { name: target.name, arguments: args },
+        { signal: ctx.mcpReq.signal },
+      )) as CallToolResult;
     }
   }
 
