@@ -456,9 +456,7 @@ class Surface {
         ...new Set(turn.asks.map((a) => CAPABILITY_OF[a.method]).filter((c) => c && !declared?.[c])),
       ] as string[];
       if (missing.length > 0) {
-        parked.cancel(
-          new SwitchboardError('E_ABORTED', `the client did not declare ${missing.join(', ')}`),
-        );
+        parked.cancel(new SwitchboardError('E_ABORTED', `the client did not declare ${missing.join(', ')}`));
         this.#deps.parking.drop(parked);
         throw new MissingRequiredClientCapabilityError(
           { requiredCapabilities: Object.fromEntries(missing.map((c) => [c, {}])) },
