@@ -136,6 +136,7 @@ async function overPeer(peer, connect) {
     const client = await connect();
     return {
       call: client.call,
+      ...(client.info ? { info: client.info } : {}),
       async close() {
         try {
           await client.close();
@@ -502,13 +503,24 @@ function memoryRow(name, isolation) {
   };
 }
 
-// >>> FUTURE: switchboard-gateway — the switchboard's own HTTP front (CLI bin
-// fronting raw-echo.mjs on a free 127.0.0.1 port), to be driven exactly like
-// the peers: `sdk2` over StreamableHTTPClientTransport and `undici-raw` via
-// rawStreamableClient. Fill in `startSwitchboardGateway` (spawn with startPeer,
-// wait with waitUntil, return { peer, url }) and remove the SkipError.
-async function startSwitchboardGateway() {
-  throw new SkipError('switchboard-gateway not written yet (see contenders.mjs)');
+/**
+ * switchboard-gateway: the switchboard's own HTTP front, its CLI bin (`serve --http`) over `count`
+ * raw-echo servers `s0`.. on a free 127.0.0.1 port, driven like the peers. `/mcp` serves them all
+ * (`s0__echo`..), `/servers/s0/mcp` the first alone with its own names.
+ */
+async function startSwitchboardGateway({ count = 1 } = {}) {
+  switchboardEntry(); // SkipError while the library is not built
+  const dir = makeTempDir('switchboard-gateway');
+  const config = join(dir, 'mcp.json');
+  writeFileSync(config, JSON.stringify(rawEchoServers(count, 'inline')));
+  const port = await freePort();
+  const peer = startPeer({
+    name: 'switchboard-gateway',
+    nodeArgs: [join(REPO, 'dist', 'src', 'cli', 'bin.js'), 'serve', '--http', `127.0.0.1:${port}`, '--config', config],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntil(peer, async () => (await probeHttp(`${base}/mcp`)).status > 0);
+  return { peer, url: `${base}/servers/s0/mcp`, aggregate: `${base}/mcp` };
 }
 
 // ------------------------------------------------------------ registry ----
@@ -577,6 +589,18 @@ export const contenders = [
       return overPeer(peer, () => sdkClient(Client2, new StreamableHTTPClientTransport(new URL(url))));
     },
   },
+  {
+    // The same client as the peers' +undici rows: what the gateway costs without the SDK client's own.
+    name: 'switchboard-gateway+undici',
+    scenario: 'single',
+    transport: 'streamable-http -> stdio (raw-echo)',
+    client: 'undici-raw',
+    needs: 'bench',
+    async setup() {
+      const { peer, url } = await startSwitchboardGateway();
+      return overPeer(peer, async () => (await rawHttp()).rawStreamableClient(url));
+    },
+  },
   streamablePeer('mcp-proxy-http', startMcpProxy, 'sdk2'),
   streamablePeer('mcp-proxy-http+undici', startMcpProxy, 'undici-raw'),
   streamablePeer('supergateway-http', startSupergateway, 'sdk2'),
@@ -636,6 +660,22 @@ export const contenders = [
   },
   switchboardFanOut('switchboard-inline-fanout', 'inline'),
   switchboardFanOut('switchboard-thread-fanout', 'thread'),
+  {
+    // One gateway process over N upstreams at /mcp: one undici session per upstream, call i to s<i mod N>.
+    name: 'switchboard-gateway-fanout+undici',
+    scenario: 'fanout',
+    transport: 'streamable-http -> N x stdio (raw-echo)',
+    client: 'undici-raw',
+    needs: 'bench',
+    async setup({ cfg }) {
+      const n = cfg.fanoutServers;
+      const { peer, aggregate } = await startSwitchboardGateway({ count: n });
+      const raw = await rawHttp();
+      return overPeer(peer, () =>
+        fanOut(n, (i) => raw.rawStreamableClient(aggregate, { tool: `s${i}__echo` })),
+      );
+    },
+  },
 
   // Routing cost against the number of configured servers.
   switchboardScale('switchboard-inline-1-configured', 'one'),

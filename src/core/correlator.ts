@@ -36,6 +36,11 @@ export interface CallOptions extends ClientHandlers {
   /** The most rounds of `input_required` a call goes through before it fails (default 10). */
   inputRounds?: number | undefined;
   /**
+   * Client capabilities declared for this request alone (2026-07-28 connections send them per request),
+   * in place of what the call's handlers and the server's `advertise` imply.
+   */
+  capabilities?: Record<string, unknown> | undefined;
+  /**
    * `callTool`: run the tool as a task (spec 2025-11-25, tasks), for a tool whose taskSupport is
    * `optional`. One whose taskSupport is `required` always runs as a task.
    */
@@ -97,8 +102,6 @@ export interface RequestOptions extends CallOptions {
    * `server-requests.ts`): opaque here, handed back by `contextOf` and `contexts`.
    */
   context?: unknown;
-  /** Client capabilities declared for this request alone (2026-07-28 connections send them per request). */
-  capabilities?: Record<string, unknown> | undefined;
 }
 
 /**

@@ -137,8 +137,9 @@ export class ParkedCall {
   /** Ends it at once (the gateway closes): the upstream call is cancelled. */
   cancel(reason: Error): void {
     this.#enter('done');
-    this.controller.abort(reason);
+    // The upstream's waiting requests get their error first, then the call is cancelled.
     for (const ask of this.#asks.splice(0)) ask.reject(reason);
+    this.controller.abort(reason);
   }
 
   #enter(state: State): void {

@@ -6,6 +6,8 @@
  * leave this instance, and upstream ids and tokens are the switchboard's own.
  */
 import {
+  CLIENT_CAPABILITIES_META_KEY,
+  MissingRequiredClientCapabilityError,
   ProtocolError,
   type RequestStateCodec,
   Server,
@@ -54,6 +56,13 @@ export interface SurfaceDeps {
   /** Called with each legacy session's Server when it opens and closes (list_changed, logs). */
   separator: string;
 }
+
+/** The client capability each question an upstream may ask needs. */
+const CAPABILITY_OF: Readonly<Record<string, string>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -345,16 +354,47 @@ class Surface {
     try {
       const result =
         this.#down.era === 'legacy'
-          ? await sb.callTool(target.server, target.name, args, {
-              ...this.#callOptions(ctx, ctx.mcpReq.signal),
-              ...this.#askClient(ctx),
-            })
-          : await this.#callModern(sb, target, args, ctx);
+          ? await this.#unlisted(
+              sb,
+              target,
+              args,
+              sb.callTool(target.server, target.name, args, {
+                ...this.#callOptions(ctx, ctx.mcpReq.signal),
+                ...this.#askClient(ctx),
+              }),
+              ctx,
+            )
+          : await this.#unlisted(sb, target, args, this.#callModern(sb, target, args, ctx), ctx);
       if (!this.#view.server) this.#deps.resources.remember(target.server, result);
       return result;
     } finally {
       this.#deps.upstreams.busy(target.server, this.#down.key, -1);
       release();
+    }
+  }
+
+  /**
+   * One server alone (`/servers/<name>/mcp`) answers a tool it does not list as that server does: a
+   * client there talks to that server, so the server's own answer (often an `isError` result) goes back,
+   * not the switchboard's catalog miss. A tool the config filters out stays unknown (request refuses it).
+   */
+  async #unlisted(
+    sb: Switchboard,
+    target: { server: string; name: string },
+    args: Record<string, unknown>,
+    call: Promise<CallToolResult>,
+    ctx: ServerContext,
+  ): Promise<CallToolResult> {
+    try {
+      return await call;
+    } catch (err) {
+      if (!this.#view.server || !isSwitchboardError(err, 'E_UNKNOWN_TOOL')) throw err;
+      return (await sb.request(
+        target.server,
+        'tools/call',
+        { name: target.name, arguments: args },
+        { signal: ctx.mcpReq.signal },
+      )) as CallToolResult;
     }
   }
 
@@ -370,6 +410,10 @@ class Surface {
     ctx: ServerContext,
   ): Promise<CallToolResult> {
     const sealed = ctx.mcpReq.requestState<Sealed>();
+    // 2026-07-28: what this client can answer is declared on each request; upstream calls carry it, so a
+    // 2026-07-28 upstream asks only that (or answers -32021 itself).
+    const declared = (ctx.mcpReq._meta?.[CLIENT_CAPABILITIES_META_KEY] ??
+      this.#server.getClientCapabilities()) as Record<string, unknown> | undefined;
     if (
       sealed !== undefined &&
       (typeof sealed !== 'object' || sealed.s !== target.server || sealed.t !== target.name)
@@ -392,7 +436,14 @@ class Surface {
       const call = parked;
       const opts: CallOptions = {
         inputRequired: 'return',
-        ...this.#questions((method) => call.asker(method)),
+        ...(declared ? { capabilities: declared } : {}),
+        // Every question reaches the turn below, which refuses what this request did not declare.
+        onElicitation: call.asker('elicitation/create'),
+        onSampling: call.asker('sampling/createMessage'),
+        roots: async (c) => {
+          const result = (await call.asker('roots/list')({}, c)) as { roots?: unknown };
+          return Array.isArray(result.roots) ? result.roots : [];
+        },
       };
       call.round = ctx;
       call.run((signal) => {
@@ -423,27 +474,42 @@ class Surface {
       throw err;
     }
     if (turn.kind === 'ask') {
+      // A 2025-era upstream asked what this client did not declare it can answer: the request cannot be
+      // processed, and the client hears which capability it lacks (2026-07-28, -32021; HTTP 400).
+      const missing = [
+        ...new Set(turn.asks.map((a) => CAPABILITY_OF[a.method]).filter((c) => c && !declared?.[c])),
+      ] as string[];
+      if (missing.length > 0) {
+        // The upstream hears why (its request's error), then the call is cancelled.
+        parked.cancel(
+          new Error(
+            `the gateway's client that caused this request did not declare ${missing.join(' or ')}, so it cannot answer`,
+          ),
+        );
+        this.#deps.parking.drop(parked);
+        throw new MissingRequiredClientCapabilityError(
+          { requiredCapabilities: Object.fromEntries(missing.map((c) => [c, {}])) },
+          `'${target.server}' asked for ${missing.join(' and ')}, which this request's client capabilities do not declare; declare ${missing.length > 1 ? 'them' : 'it'} in _meta["${CLIENT_CAPABILITIES_META_KEY}"]`,
+        );
+      }
       this.#deps.parking.hold(parked);
       const inputRequests: Record<string, unknown> = {};
       for (const ask of turn.asks) inputRequests[ask.key] = { method: ask.method, params: ask.params };
-      const requestState = await this.#deps.codec.mint({
-        k: 'park',
-        p: parked.id,
-        s: target.server,
-        t: target.name,
-      });
+      // Bound to this request's method (the codec's `bind`), so mint needs the request's context.
+      const requestState = await this.#deps.codec.mint(
+        { k: 'park', p: parked.id, s: target.server, t: target.name },
+        ctx,
+      );
       return { resultType: 'input_required', inputRequests, requestState } as unknown as CallToolResult;
     }
     this.#deps.parking.drop(parked);
     const result = turn.result;
     if (result.resultType === 'input_required') {
       const upstreamState = typeof result.requestState === 'string' ? result.requestState : undefined;
-      const requestState = await this.#deps.codec.mint({
-        k: 'up',
-        s: target.server,
-        t: target.name,
-        u: upstreamState,
-      });
+      const requestState = await this.#deps.codec.mint(
+        { k: 'up', s: target.server, t: target.name, u: upstreamState },
+        ctx,
+      );
       return { ...result, requestState };
     }
     return result;

@@ -24,6 +24,12 @@ export interface Call {
   readonly asks: CallAsks | undefined;
   readonly inputRequired: 'answer' | 'return';
   readonly inputRounds: number;
+  /**
+   * The client capabilities this call declares to a 2026-07-28 server, in place of what its handlers
+   * and the config imply (a gateway passes on its own client's, so the server asks only what that
+   * client can answer).
+   */
+  readonly capabilities: Record<string, unknown> | undefined;
 }
 
 /** How many `input_required` rounds a call goes through by default. */
@@ -51,6 +57,7 @@ export function newCall(
     asks: caller ? new CallAsks(handlersOf(opts)) : undefined,
     inputRequired: opts.inputRequired ?? 'answer',
     inputRounds: opts.inputRounds ?? DEFAULT_INPUT_ROUNDS,
+    capabilities: opts.capabilities,
   };
 }
 

@@ -174,7 +174,8 @@ export class Dispatcher {
         onProgress: call.onProgress,
         site: call.site,
         context: call.asks,
-        capabilities: this.#ctx.client.callCapabilities(route.sup.config, call.asks?.handlers),
+        capabilities:
+          call.capabilities ?? this.#ctx.client.callCapabilities(route.sup.config, call.asks?.handlers),
       });
     } catch (err) {
       mailbox.leave();

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isSwitchboardError } from '../../src/core/errors.js';
-import { Switchboard } from '../../src/index.js';
+import { Gateway, Switchboard } from '../../src/index.js';
 import {
   type ConformanceOptions,
   type ConformanceReport,
@@ -37,11 +37,40 @@ export const SUITES: Suite[] = [
 
 export interface Route {
   name: string;
+  /**
+   * Scenarios an upstream passes directly but not through this route, by upstream and suite label, each
+   * for a reason recorded where the route is defined. Asserted exactly: one that starts passing must go.
+   */
+  knownLost?: Record<string, Record<string, string[]>>;
   /** Starts whatever the route needs in front of the running upstreams (named as in UPSTREAMS). */
   start(
     upstreams: Map<string, RunningUpstream>,
-  ): Promise<{ urlFor(upstream: string): string; close(): Promise<void> }>;
+  ): Promise<{ urlFor(upstream: string): string; aggregate?: string; close(): Promise<void> }>;
 }
+
+/**
+ * What the gateway loses of what an upstream passes directly (at /servers/<name>/mcp):
+ * - resources-subscribe, resources-unsubscribe: the gateway does not relay resource subscriptions (the
+ *   switchboard has no subscribe API, and a 2026-07-28 upstream would need subscriptions/listen), so the
+ *   methods are unknown there (-32601).
+ * - tools-call-with-logging: the fixture over HTTP speaks 2026-07-28 to the switchboard, where a server
+ *   logs only for a request whose _meta names a log level; the gateway keeps a 2025-era client's
+ *   logging/setLevel for itself and does not put a level on the upstream call.
+ * - input-required-result-non-tool-request: a 2026-07-28 client's prompts/get reaches the upstream with
+ *   no question handlers (only tools/call is parked across input_required rounds).
+ */
+const GATEWAY_KNOWN_LOST: Record<string, Record<string, string[]>> = {
+  fixture: {
+    '0.1': ['resources-subscribe', 'resources-unsubscribe', 'tools-call-with-logging'],
+    '0.2': ['resources-subscribe', 'resources-unsubscribe', 'tools-call-with-logging'],
+    '0.2 --requirements 2026-07-28': ['input-required-result-non-tool-request'],
+  },
+  everything: {
+    '0.1': ['resources-subscribe', 'resources-unsubscribe'],
+    '0.2': ['resources-subscribe', 'resources-unsubscribe'],
+    '0.2 --requirements 2026-07-28': [],
+  },
+};
 
 export const ROUTES: Route[] = [
   {
@@ -54,6 +83,26 @@ export const ROUTES: Route[] = [
       },
       close: async () => {},
     }),
+  },
+  {
+    // The gateway over the running upstreams' Streamable HTTP endpoints, each alone at its own path.
+    // (Over their stdio commands the 2026-07-28 input_required scenarios cannot all pass: a 2025-era
+    // stdio server's requests do not say which call they belong to, and a parked call from one scenario
+    // is still in flight when the next asks, so the switchboard refuses to guess.)
+    name: 'gateway',
+    knownLost: GATEWAY_KNOWN_LOST,
+    start: async (upstreams) => {
+      const gateway = await Gateway.start(
+        { mcpServers: Object.fromEntries([...upstreams].map(([name, up]) => [name, { url: up.url }])) },
+        { http: { host: '127.0.0.1', port: 0 } },
+      );
+      const base = gateway.url!.replace(/\/mcp$/, '');
+      return {
+        urlFor: (name) => `${base}/servers/${encodeURIComponent(name)}/mcp`,
+        aggregate: gateway.url!,
+        close: () => gateway.close(),
+      };
+    },
   },
 ];
 
@@ -184,10 +233,17 @@ describe('conformance: server scenarios, every upstream on every route', { skip 
         }, () => {
           const direct = reports.get(key('direct', u.name, s.label))!;
           const routed = reports.get(key(r.name, u.name, s.label))!;
+          const known = r.knownLost?.[u.name]?.[s.label] ?? [];
           const lost = routed.failed.filter((f) => direct.passed.includes(f.name));
-          assert.deepEqual(lost, []);
           assert.deepEqual(
-            sorted(direct.passed.filter((n) => !routed.passed.includes(n))),
+            lost.filter((f) => !known.includes(f.name)),
+            [],
+            'scenarios that pass directly fail through the route',
+          );
+          // Exactly the known ones: each still fails (else it goes from the list), with a reason.
+          assert.deepEqual(sorted(lost.map((f) => f.name)), sorted(known));
+          assert.deepEqual(
+            sorted(direct.passed.filter((n) => !routed.passed.includes(n) && !known.includes(n))),
             [],
             'scenarios that pass directly did not run through the route',
           );
@@ -262,6 +318,33 @@ describe('inspector-cli: a real client lists and calls tools', { skip }, () => {
       const result = called.result as { isError?: boolean; content: { text?: string }[] };
       assert.equal(result.isError, true);
       assert.match(result.content[0]?.text ?? '', /no_such_tool not found/);
+    });
+  }
+
+  for (const r of ROUTES) {
+    test(`${r.name}: at the aggregate endpoint, lists everything__echo and calls it`, {
+      timeout: 30_000,
+    }, async (t) => {
+      const url = routes.get(r.name)!.aggregate;
+      if (!url) return t.skip('this route has no aggregate endpoint');
+      const listed = await runInspector({ url, method: 'tools/list', timeoutMs: 20_000 });
+      assert.equal(listed.code, 0, listed.stderr);
+      const names = (listed.result as { tools: { name: string }[] }).tools.map((t) => t.name);
+      assert.ok(names.includes('everything__echo'), `no everything__echo among ${names.join(', ')}`);
+      const nonce = `nonce-agg-${process.pid}-${Date.now()}`;
+      const called = await runInspector({
+        url,
+        method: 'tools/call',
+        toolName: 'everything__echo',
+        toolArgs: { message: nonce },
+        timeoutMs: 20_000,
+      });
+      assert.equal(called.code, 0, called.stderr);
+      const content = (called.result as { content: { type: string; text?: string }[] }).content;
+      assert.ok(
+        content.some((c) => c.type === 'text' && c.text?.includes(nonce)),
+        `the nonce did not come back: ${called.stdout}`,
+      );
     });
   }
 });
