@@ -15,17 +15,16 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import {
+  classifyInboundRequest,
   createMcpHandler,
-  hostHeaderValidationResponse,
   isInitializeRequest,
-  isLegacyRequest,
   localhostAllowedHostnames,
   localhostAllowedOrigins,
   type McpHttpHandler,
-  originValidationResponse,
   type Server,
+  validateHostHeader,
+  validateOriginHeader,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
@@ -78,6 +77,8 @@ export class HttpFront {
   readonly #modern = new Map<string, McpHttpHandler>();
   readonly #http: HttpServer;
   readonly #tokenDigest: Buffer | undefined;
+  readonly #allowedHosts: string[];
+  readonly #allowedOrigins: string[];
   #sweeper: NodeJS.Timeout | undefined;
   #url = '';
 
@@ -86,6 +87,10 @@ export class HttpFront {
     this.#host = host;
     this.#store = store;
     this.#tokenDigest = opts.token ? digest(opts.token) : undefined;
+    this.#allowedHosts = [...localhostAllowedHostnames(), ...(opts.allowedHosts ?? [])];
+    if (!LOOPBACK.has(opts.host))
+      this.#allowedHosts.push(opts.host.includes(':') ? `[${opts.host}]` : opts.host);
+    this.#allowedOrigins = [...localhostAllowedOrigins(), ...(opts.allowedOrigins ?? [])];
     this.#http = createServer((req, res) => {
       this.#handle(req, res).catch((err: Error) => {
         host.warn(`a request failed inside the gateway: ${err.message}`);
@@ -150,20 +155,14 @@ export class HttpFront {
       );
       return;
     }
-    const controller = new AbortController();
-    res.on('close', () => controller.abort());
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers))
-      if (typeof v === 'string') headers.set(k, v);
-      else if (Array.isArray(v)) headers.set(k, v.join(', '));
-    const probe = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
-      method: req.method,
-      headers,
-    });
-    const refused =
-      hostHeaderValidationResponse(probe, this.#allowedHosts()) ??
-      originValidationResponse(probe, [...localhostAllowedOrigins(), ...(this.#opts.allowedOrigins ?? [])]);
-    if (refused) return pipeResponse(refused, res);
+    // DNS rebinding (Host, then Origin), on the raw header strings: the SDK's own checks, without a
+    // web Request to carry them.
+    const host = validateHostHeader(req.headers.host, this.#allowedHosts);
+    const origin = host.ok ? validateOriginHeader(req.headers.origin, this.#allowedOrigins) : host;
+    if (!origin.ok) {
+      writeRpcError(res, 403, -32000, origin.message);
+      return;
+    }
     if (this.#tokenDigest && !this.#authorized(req.headers.authorization)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="mcp-switchboard"');
       writeRpcError(
@@ -175,7 +174,6 @@ export class HttpFront {
       return;
     }
     let parsedBody: unknown;
-    let body: Buffer | undefined;
     if (req.method === 'POST') {
       const type = req.headers['content-type'] ?? '';
       if (!/^application\/json\b/i.test(type)) {
@@ -183,7 +181,7 @@ export class HttpFront {
         req.resume();
         return;
       }
-      body = await readBody(req, this.#opts.maxBodyBytes);
+      const body = await readBody(req, this.#opts.maxBodyBytes);
       if (!body) {
         res.setHeader('Connection', 'close');
         writeRpcError(
@@ -214,25 +212,31 @@ export class HttpFront {
         return;
       }
     }
-    const request = new Request(probe.url, {
-      method: req.method,
-      headers,
-      signal: controller.signal,
-      ...(body ? { body } : {}),
-    } as RequestInit);
+    // The SDK's era classification (what isLegacyRequest does with a parsed body), on the raw headers.
+    const era = classifyInboundRequest({
+      httpMethod: req.method ?? 'GET',
+      protocolVersionHeader: header(req, 'mcp-protocol-version'),
+      mcpMethodHeader: header(req, 'mcp-method'),
+      mcpNameHeader: header(req, 'mcp-name'),
+      ...(parsedBody !== undefined ? { body: parsedBody } : {}),
+    });
+    if (era.kind === 'legacy') return this.#legacy(req, res, parsedBody, path, view);
+    // 2026-07-28: the SDK cancels the request's work when its signal aborts, i.e. when the client goes
+    // away before the response is complete (not after it: that is every request's normal end).
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     const authInfo = this.#opts.token
       ? { token: this.#opts.token, clientId: 'bearer', scopes: [] }
       : undefined;
-    if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#opts.maxBodyBytes }))
-      return this.#legacy(req, res, request, parsedBody, path, view);
     const handler = this.#modernFor(path, view);
-    return pipeResponse(await handler.fetch(request, { parsedBody, authInfo }), res);
+    return sendResponse(await handler.fetch(webRequest(req, controller.signal), { parsedBody, authInfo }), res);
   }
 
   async #legacy(
     req: IncomingMessage,
     res: ServerResponse,
-    request: Request,
     parsedBody: unknown,
     path: string,
     view: View,
@@ -254,7 +258,7 @@ export class HttpFront {
       }
       this.#store.touch(id, Date.now());
       this.#cancelOnDisconnect(session, res, parsedBody);
-      return pipeResponse(await session.transport.handleRequest(request, { parsedBody }), res);
+      return sendResponse(await session.transport.handleRequest(webRequest(req), { parsedBody }), res);
     }
     if (req.method !== 'POST' || !isInitializeRequest(parsedBody)) {
       writeRpcError(
@@ -295,13 +299,13 @@ export class HttpFront {
       if (live) void this.#end(live);
     };
     await server.connect(transport);
-    const response = await transport.handleRequest(request, { parsedBody });
+    const response = await transport.handleRequest(webRequest(req), { parsedBody });
     if (!this.#live.has(sessionId)) {
       // The initialize failed: nothing of it stays.
       await server.close().catch(() => {});
       this.#host.ended(down.key);
     }
-    return pipeResponse(response, res);
+    return sendResponse(response, res);
   }
 
   /**
@@ -365,13 +369,6 @@ export class HttpFront {
     }
   }
 
-  #allowedHosts(): string[] {
-    const hosts = [...localhostAllowedHostnames(), ...(this.#opts.allowedHosts ?? [])];
-    if (!LOOPBACK.has(this.#opts.host))
-      hosts.push(this.#opts.host.includes(':') ? `[${this.#opts.host}]` : this.#opts.host);
-    return hosts;
-  }
-
   #authorized(header: string | undefined): boolean {
     const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
     if (!match || !this.#tokenDigest) return false;
@@ -404,36 +401,142 @@ function writeRpcError(
   res.end(text);
 }
 
-/** Reads a body up to `limit` bytes; undefined when it is over (the rest is not read). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** One request header as one string (repeated ones joined, as `Headers.get` does); undefined: absent. */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
-async function pipeResponse(response: Response, res: ServerResponse): Promise<void> {
-  const headers: Record<string, string> = {};
+/**
+ * The web Request the SDK's handlers read (method, URL, headers; a signal where one is given). The body is
+ * left out: the front has read and parsed it, and passes it as `parsedBody`, so the SDK never reads it.
+ */
+function webRequest(req: IncomingMessage, signal?: AbortSignal): Request {
+  const headers = new Headers();
+  // Node's view of the headers (a repeated Host or Content-Type counts once), as before.
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value)) headers.set(name, value.join(', '));
+  }
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
+    method: req.method,
+    headers,
+    ...(signal ? { signal } : {}),
+  } as RequestInit);
+}
+
+/** Reads a body up to `limit` bytes; undefined when it is over (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        settle();
+        req.destroy();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      settle();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      settle();
+      reject(err);
+    };
+    const onClose = (): void => {
+      settle();
+      reject(new Error('the client closed the connection before its request body was complete'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** A read of a web stream, or NOT_YET when it would have to wait. */
+const NOT_YET = Promise.resolve(undefined);
+
+/**
+ * How long a response that has nothing to say yet (a long call) waits before its headers go out alone, so
+ * that the client sees its stream open.
+ */
+const HEADERS_AFTER_MS = 20;
+
+/**
+ * Sends a web Response on a Node response. A body that is complete as soon as its first chunk is there (a
+ * JSON answer, or an SSE stream holding only the request's answer: the SDK closes it right after) leaves
+ * in one write, headers included, with a Content-Length. A stream still open after its first chunk (a
+ * server request or progress before the answer) goes out chunk by chunk as it is written.
+ */
+async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
+  const headers: Record<string, string | number> = {};
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  res.writeHead(response.status, headers);
   if (!response.body) {
+    res.writeHead(response.status, headers);
     res.end();
     return;
   }
-  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
-  body.on('error', () => res.destroy());
-  res.on('close', () => body.destroy());
-  // SSE frames go out as they are written.
-  res.flushHeaders();
-  body.pipe(res);
+  const reader = response.body.getReader();
+  let finished = false;
+  // A client that goes away cancels the stream: the SDK forgets it.
+  res.on('close', () => {
+    if (!finished) reader.cancel().catch(() => {});
+  });
+  const early = setTimeout(() => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(response.status, headers);
+    res.flushHeaders();
+  }, HEADERS_AFTER_MS);
+  try {
+    let next = reader.read();
+    let read: Awaited<typeof next> | undefined = await next;
+    const chunks: Uint8Array[] = [];
+    // Whatever is there already (and whether the stream is closed already), without waiting.
+    while (read && !read.done) {
+      chunks.push(read.value);
+      next = reader.read();
+      read = await Promise.race([next, NOT_YET]);
+    }
+    clearTimeout(early);
+    const first = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+    if (read?.done) {
+      finished = true;
+      if (!res.headersSent) res.writeHead(response.status, { ...headers, 'content-length': first.byteLength });
+      res.end(first);
+      return;
+    }
+    if (!res.headersSent) res.writeHead(response.status, headers);
+    res.write(first);
+    for (;;) {
+      read = await next;
+      if (read.done || res.destroyed) break;
+      res.write(read.value);
+      next = reader.read();
+    }
+    finished = true;
+    res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    clearTimeout(early);
+  }
 }
 
 export { SwitchboardError };
