@@ -408,22 +408,29 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /**
- * The web Request the SDK's handlers read (method, URL, headers; a signal where one is given). The body is
- * left out: the front has read and parsed it, and passes it as `parsedBody`, so the SDK never reads it.
+ * What the SDK's HTTP handlers read of a web Request: method, URL, `headers.get`, and (2026-07-28) the
+ * signal. The front has read and parsed the body and passes it as `parsedBody`, so the SDK never reads a
+ * body. A web Request built per call (its Headers, its own AbortSignal) was a tenth of the gateway's CPU
+ * per call; this view reads Node's header object instead, with the semantics of `Headers.get` over it
+ * (a repeated header's values joined with ', ').
  */
-function webRequest(req: IncomingMessage, signal?: AbortSignal): Request {
-  const headers = new Headers();
-  // Node's view of the headers (a repeated Host or Content-Type counts once), as before.
-  for (const name in req.headers) {
-    const value = req.headers[name];
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) headers.set(name, value.join(', '));
+class RequestView {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  readonly signal: AbortSignal | undefined;
+
+  constructor(req: IncomingMessage, signal?: AbortSignal) {
+    this.method = req.method ?? 'GET';
+    this.url = `http://${req.headers.host ?? 'localhost'}${req.url}`;
+    this.headers = { get: (name) => header(req, name.toLowerCase()) ?? null };
+    this.signal = signal;
   }
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
-    method: req.method,
-    headers,
-    ...(signal ? { signal } : {}),
-  } as RequestInit);
+}
+
+/** The request as the SDK's handlers take it (see RequestView). */
+function webRequest(req: IncomingMessage, signal?: AbortSignal): Request {
+  return new RequestView(req, signal) as unknown as Request;
 }
 
 /** Reads a body up to `limit` bytes; undefined when it is over (the rest is not read). */
