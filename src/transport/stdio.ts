@@ -63,9 +63,9 @@ export class StdioTransport implements Transport {
   #closing: Promise<void> | undefined;
   #closedFired = false;
   #exited: Promise<void> | undefined;
-  /** A message was written in this tick: the next ones queue in #out until its end. */
+  /** A message was written in this turn of the event loop: the next ones queue in #out until its end. */
   #burst = false;
-  /** Lines queued in this tick, written together at its end (one write() instead of one per message). */
+  /** Lines queued in this turn, written together at its end (one write() instead of one per message). */
   #out = '';
   /** Lines that were not JSON-RPC, and oversized lines: skipped, counted. */
   badLines = 0;
@@ -175,9 +175,11 @@ export class StdioTransport implements Transport {
 
   /**
    * `send` without the promise, for the routing hot path: throws when the process cannot take the
-   * message. The first message of a tick is written at once (at concurrency 1 nothing waits behind it);
-   * the ones that follow in the same tick leave together, in order, in one write at the end of the tick,
-   * so a burst of calls costs two system calls rather than one each.
+   * message. The first message of a turn of the event loop is written at once (at concurrency 1 nothing
+   * waits behind it); the ones that follow in the same turn leave together, in order, in one write when
+   * its I/O callbacks are done (setImmediate), so a burst of calls costs two system calls rather than one
+   * each. A turn, not a tick: calls that arrive on separate sockets in the same poll (the gateway's HTTP
+   * requests) each run in a tick of their own, and batch only this way.
    */
   write(message: JSONRPCMessage): void {
     const stdin = this.#child?.stdin;
@@ -188,7 +190,7 @@ export class StdioTransport implements Transport {
       return;
     }
     this.#burst = true;
-    process.nextTick(this.#flush);
+    setImmediate(this.#flush);
     stdin.write(line);
   }
 
