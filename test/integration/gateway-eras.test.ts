@@ -70,33 +70,41 @@ describe('gateway: both eras on one URL', () => {
           [...names].sort(),
           'both eras see the same tools',
         );
-        // Both clients at once, on every upstream, eliciting and sampling; each reply names its client.
+        // Both clients at once, on both HTTP upstreams, eliciting and sampling; each reply names its client.
+        // (The stdio upstream has no link from a request to its call: there, one call at a time.)
+        const call = async (
+          client: typeof old | typeof neu,
+          marker: string,
+          server: string,
+          tool: string,
+        ) => {
+          const nonce = `${marker}-${server}-${tool}`;
+          const got = sc(
+            (await client.callTool({ name: `${server}__${tool}`, arguments: { nonce } })) as never,
+          );
+          assert.equal(got?.nonce, nonce, JSON.stringify(got));
+          assert.equal(got.server, server);
+          const expected = tool === 'ask' ? `${marker}<-question:${nonce}` : `${marker}<-prompt:${nonce}`;
+          assert.equal(
+            tool === 'ask' ? got.reply : got.completion,
+            expected,
+            `${nonce}: ${JSON.stringify(got)}`,
+          );
+        };
         const jobs: Promise<void>[] = [];
         for (const [client, marker] of [
           [old, 'old'],
           [neu, 'new'],
         ] as const)
-          for (const server of ['modern', 'stateful', 'local'])
-            for (const tool of ['ask', 'sample']) {
-              const nonce = `${marker}-${server}-${tool}`;
-              jobs.push(
-                client.callTool({ name: `${server}__${tool}`, arguments: { nonce } }).then((r) => {
-                  const got = sc(r as never);
-                  assert.equal(got.nonce, nonce);
-                  assert.equal(got.server, server);
-                  const expected =
-                    tool === 'ask' ? `${marker}<-question:${nonce}` : `${marker}<-prompt:${nonce}`;
-                  assert.equal(
-                    tool === 'ask' ? got.reply : got.completion,
-                    expected,
-                    `${nonce}: ${JSON.stringify(got)}`,
-                  );
-                }),
-              );
-            }
+          for (const server of ['modern', 'stateful'])
+            for (const tool of ['ask', 'sample']) jobs.push(call(client, marker, server, tool));
         await Promise.all(jobs);
-        assert.equal(oldA.asked.length, 6);
-        assert.equal(newA.asked.length, 6);
+        for (const tool of ['ask', 'sample']) {
+          await call(old, 'old', 'local', tool);
+          await call(neu, 'new', 'local', tool);
+        }
+        assert.equal(oldA.asked.length, 6, oldA.asked.join(' | '));
+        assert.equal(newA.asked.length, 6, newA.asked.join(' | '));
         assert.ok(
           oldA.asked.every((q) => q.includes(':old-')),
           oldA.asked.join(' | '),
@@ -141,13 +149,14 @@ describe('gateway: both eras on one URL', () => {
         );
         assert.deepEqual(r.answers, ['r2<-round 1:rn2', 'r2<-round 2:rn2', 'r2<-round 3:rn2']);
         // The upstream got back exactly the states it sent (line separator, accents and emoji intact).
-        assert.deepEqual(r.states, [
-          roundsState({ answers: ['r2<-round 1:rn2'], seen: [] }),
-          roundsState({
-            answers: ['r2<-round 1:rn2', 'r2<-round 2:rn2'],
-            seen: [roundsState({ answers: ['r2<-round 1:rn2'], seen: [] })],
-          }),
-        ]);
+        const sent: string[] = [];
+        const state = { answers: [] as string[], seen: [] as string[] };
+        for (let i = 1; i <= 3; i++) {
+          sent.push(roundsState(state));
+          state.seen.push(sent[sent.length - 1] as string);
+          state.answers.push(`r2<-round ${i}:rn2`);
+        }
+        assert.deepEqual(r.states, sent);
       } finally {
         await auto.close();
       }
