@@ -408,24 +408,30 @@ class Surface {
       this.#deps.parking.hold(parked);
       const inputRequests: Record<string, unknown> = {};
       for (const ask of turn.asks) inputRequests[ask.key] = { method: ask.method, params: ask.params };
-      const requestState = await this.#deps.codec.mint({
-        k: 'park',
-        p: parked.id,
-        s: target.server,
-        t: target.name,
-      });
+      const requestState = await this.#deps.codec.mint(
+        {
+          k: 'park',
+          p: parked.id,
+          s: target.server,
+          t: target.name,
+        },
+        ctx,
+      );
       return { resultType: 'input_required', inputRequests, requestState } as unknown as CallToolResult;
     }
     this.#deps.parking.drop(parked);
     const result = turn.result;
     if (result.resultType === 'input_required') {
       const upstreamState = typeof result.requestState === 'string' ? result.requestState : undefined;
-      const requestState = await this.#deps.codec.mint({
-        k: 'up',
-        s: target.server,
-        t: target.name,
-        u: upstreamState,
-      });
+      const requestState = await this.#deps.codec.mint(
+        {
+          k: 'up',
+          s: target.server,
+          t: target.name,
+          u: upstreamState,
+        },
+        ctx,
+      );
       return { ...result, requestState };
     }
     return result;
