@@ -24,11 +24,16 @@ async function cancellations(session: RawSession, id: number, server: string): P
     name: `${server}__cancellations`,
     arguments: {},
   });
-  return (response.result?.structuredContent as { cancelled: unknown[] }).cancelled;
+  return (field(response, 'cancelled') ?? []) as unknown[];
+}
+
+/** A field of a tool result's structured content. */
+function field(m: Message, name: string): unknown {
+  return (m.result?.structuredContent as Record<string, unknown> | undefined)?.[name];
 }
 
 function pidOf(m: Message): number {
-  return (m.result?.structuredContent as { pid: number }).pid;
+  return field(m, 'pid') as number;
 }
 
 describe('gateway: calls and sessions end cleanly', () => {
@@ -55,7 +60,7 @@ describe('gateway: calls and sessions end cleanly', () => {
           await a.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } })
         ).body?.cancel();
         const b7 = await bCall;
-        assert.equal((b7.response.result?.structuredContent as { nonce: string }).nonce, 'b');
+        assert.equal(field(b7.response, 'nonce'), 'b');
         assert.ok(
           await waitFor(async () => (await cancellations(b, 100, 'echo')).length === 1, 5000),
           'the upstream heard exactly one cancellation',
@@ -79,14 +84,18 @@ describe('gateway: calls and sessions end cleanly', () => {
           await assert.rejects(going);
         }
         let seen: unknown[] = [];
+        const heard = async () => {
+          seen = await cancellations(b, 101, 'echo');
+          return seen.length === 2;
+        };
         assert.ok(
-          await waitFor(async () => (seen = await cancellations(b, 101, 'echo')).length === 2, 5000),
+          await waitFor(heard, 5000),
           `the stdio upstream heard the disconnect as a cancellation: ${JSON.stringify(seen)}`,
         );
         assert.ok(await waitFor(() => web.aborted.includes('gone-http'), 5000), 'the HTTP upstream saw it');
         // B still works.
         const after = await b.request(8, 'tools/call', { name: 'echo__echo', arguments: { nonce: 'b2' } });
-        assert.equal((after.response.result?.structuredContent as { nonce: string }).nonce, 'b2');
+        assert.equal(field(after.response, 'nonce'), 'b2');
       } finally {
         await gw?.close();
         await web.close();
@@ -178,9 +187,9 @@ describe('gateway: calls and sessions end cleanly', () => {
         assert.equal(three.response.error?.code, -32000, JSON.stringify(three.response));
         assert.match(three.response.error?.message ?? '', /per-client limits/);
         const other = await b.request(1, 'tools/call', { name: 'echo__echo', arguments: { nonce: 'b' } });
-        assert.equal((other.response.result?.structuredContent as { nonce: string }).nonce, 'b');
-        assert.equal(((await one).response.result?.structuredContent as { nonce: string }).nonce, 'n1');
-        assert.equal(((await two).response.result?.structuredContent as { nonce: string }).nonce, 'n2');
+        assert.equal(field(other.response, 'nonce'), 'b');
+        assert.equal(field((await one).response, 'nonce'), 'n1');
+        assert.equal(field((await two).response, 'nonce'), 'n2');
       } finally {
         await gw.close();
       }
@@ -193,11 +202,10 @@ describe('gateway: calls and sessions end cleanly', () => {
     const clients = await Promise.all([0, 1, 2].map(() => legacyClient(gw.url)));
     try {
       const counts = [0, 0, 0];
-      clients.forEach((c, i) =>
+      for (const [i, c] of clients.entries())
         c.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
           counts[i] = (counts[i] ?? 0) + 1;
-        }),
-      );
+        });
       // The SDK 1.x client opens its GET stream after initialize; give it a moment to be there.
       await new Promise((r) => setTimeout(r, 200));
       await clients[0]?.callTool({ name: 'echo__bump', arguments: {} });
