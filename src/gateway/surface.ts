@@ -131,12 +131,16 @@ class Surface {
   readonly #view: View;
   readonly #down: Downstream;
   readonly #server: Server;
+  /** This session's requests in flight, by upstream server, oldest first (2025 era). */
+  readonly #streams = new Set<{ server: string; ctx: ServerContext }>();
+  readonly #questions: CallOptions;
 
   constructor(deps: SurfaceDeps, view: View, down: Downstream, server: Server) {
     this.#deps = deps;
     this.#view = view;
     this.#down = down;
     this.#server = server;
+    this.#questions = this.#makeQuestions();
   }
 
   register(): void {
@@ -290,56 +294,76 @@ class Surface {
     return opts;
   }
 
-  /** Question handlers that ask this 2025-era session's client, on the stream of the request. */
   /**
-   * Question handlers built on `send`, each refusing (with an error the upstream reads) what this client
-   * did not declare it can answer.
+   * Runs `work` with the question handlers of this 2025-era session, its request `ctx` counted as in
+   * flight on `server` meanwhile (its response stream is where questions about `server` go out).
    */
-  #questions(send: (method: string) => ServerRequestHandler): CallOptions {
-    const caps = (this.#server.getClientCapabilities() ?? {}) as Record<
-      string,
-      Record<string, unknown> | undefined
-    >;
-    const CAPABILITY: Record<string, string> = {
-      'elicitation/create': 'elicitation',
-      'sampling/createMessage': 'sampling',
-      'roots/list': 'roots',
-    };
-    const ask =
-      (method: string): ServerRequestHandler =>
-      async (params, c) => {
-        const capability = CAPABILITY[method] as string;
-        if (!caps[capability])
-          throw new Error(
-            `the gateway's client that caused this request did not declare '${capability}', so it cannot answer ${method}`,
-          );
-        if (method === 'elicitation/create' && params.mode === 'url' && !caps.elicitation?.url)
-          throw new Error(
-            "the gateway's client that caused this request did not declare URL-mode elicitation",
-          );
-        return send(method)(params, c);
-      };
-    return {
-      onElicitation: ask('elicitation/create'),
-      onSampling: ask('sampling/createMessage'),
-      roots: async (c) => {
-        const result = (await ask('roots/list')({}, c)) as { roots?: unknown };
-        return Array.isArray(result.roots) ? result.roots : [];
-      },
-    };
+  async #withQuestions<T>(
+    ctx: ServerContext,
+    server: string,
+    work: (questions: CallOptions) => Promise<T>,
+  ): Promise<T> {
+    const stream = { server, ctx };
+    this.#streams.add(stream);
+    try {
+      return await work(this.#questions);
+    } finally {
+      this.#streams.delete(stream);
+    }
   }
 
-  #askClient(ctx: ServerContext): CallOptions {
+  /** The newest request of this session still in flight on `server`. */
+  #streamFor(server: string): ServerContext | undefined {
+    let found: ServerContext | undefined;
+    for (const s of this.#streams) if (s.server === server) found = s.ctx;
+    return found;
+  }
+
+  /**
+   * The question handlers of this session: one set, the same for all its calls. The switchboard tells an
+   * unlinked request (stdio) from an ambiguous one by comparing the handlers of the calls in flight, so
+   * the calls of one session must not look like different callers; they all ask the same client. A
+   * question goes out on the response stream of a request of this session in flight on its server.
+   */
+  #makeQuestions(): CallOptions {
+    const stream = (server: string, method: string): ServerContext => {
+      const ctx = this.#streamFor(server);
+      if (!ctx)
+        throw new Error(`no request of this gateway session is in flight on '${server}' to carry ${method}`);
+      return ctx;
+    };
+    const ask =
+      (method: string, capability: string): ServerRequestHandler =>
+      async (params, c) => {
+        const caps = (this.#server.getClientCapabilities() ?? {}) as Record<
+          string,
+          Record<string, unknown> | undefined
+        >;
+        if (!caps[capability])
+          throw new Error(
+            `the client of this gateway session did not declare '${capability}', so it cannot answer ${method}`,
+          );
+        if (method === 'elicitation/create' && params.mode === 'url' && !caps.elicitation?.url)
+          throw new Error('the client of this gateway session did not declare URL-mode elicitation');
+        return (await stream(c.server, method).mcpReq.send({ method, params } as never, {
+          signal: c.signal,
+        })) as Record<string, unknown>;
+      };
+    const roots = ask('roots/list', 'roots');
     return {
-      ...this.#questions(
-        (method) => async (params, c) =>
-          (await ctx.mcpReq.send({ method, params } as never, { signal: c.signal })) as Record<
-            string,
-            unknown
-          >,
-      ),
+      onElicitation: ask('elicitation/create', 'elicitation'),
+      onSampling: ask('sampling/createMessage', 'sampling'),
+      roots: async (c) => {
+        const result = (await roots({}, c)) as { roots?: unknown };
+        return Array.isArray(result.roots) ? result.roots : [];
+      },
       onElicitationComplete: (params) => {
-        ctx.mcpReq.notify({ method: 'notifications/elicitation/complete', params } as never).catch(() => {});
+        // The notice names no server; any request of this session in flight carries it to the client.
+        const ctx = [...this.#streams].pop()?.ctx;
+        const sent = ctx
+          ? ctx.mcpReq.notify({ method: 'notifications/elicitation/complete', params } as never)
+          : this.#server.notification({ method: 'notifications/elicitation/complete', params } as never);
+        sent.catch(() => {});
       },
       inputRequired: 'answer',
     };
@@ -358,10 +382,12 @@ class Surface {
               sb,
               target,
               args,
-              sb.callTool(target.server, target.name, args, {
-                ...this.#callOptions(ctx, ctx.mcpReq.signal),
-                ...this.#askClient(ctx),
-              }),
+              this.#withQuestions(ctx, target.server, (questions) =>
+                sb.callTool(target.server, target.name, args, {
+                  ...this.#callOptions(ctx, ctx.mcpReq.signal),
+                  ...questions,
+                }),
+              ),
               ctx,
             )
           : await this.#unlisted(sb, target, args, this.#callModern(sb, target, args, ctx), ctx);
@@ -518,10 +544,12 @@ class Surface {
   async #getPrompt(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
     const target = this.#resolve(params.name, 'prompt');
     const sb = await this.#sbFor(target.server);
-    return sb.getPrompt(target.server, target.name, (params.arguments ?? {}) as Record<string, string>, {
-      ...this.#callOptions(ctx, ctx.mcpReq.signal),
-      ...(this.#down.era === 'legacy' ? this.#askClient(ctx) : {}),
-    });
+    const get = (questions: CallOptions | undefined) =>
+      sb.getPrompt(target.server, target.name, (params.arguments ?? {}) as Record<string, string>, {
+        ...this.#callOptions(ctx, ctx.mcpReq.signal),
+        ...questions,
+      });
+    return this.#down.era === 'legacy' ? this.#withQuestions(ctx, target.server, get) : get(undefined);
   }
 
   async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
@@ -538,10 +566,12 @@ class Surface {
         { uri },
       );
     const sb = await this.#sbFor(target.server);
-    return sb.readResource(target.server, target.uri, {
-      ...this.#callOptions(ctx, ctx.mcpReq.signal),
-      ...(this.#down.era === 'legacy' ? this.#askClient(ctx) : {}),
-    });
+    const read = (questions: CallOptions | undefined) =>
+      sb.readResource(target.server, target.uri, {
+        ...this.#callOptions(ctx, ctx.mcpReq.signal),
+        ...questions,
+      });
+    return this.#down.era === 'legacy' ? this.#withQuestions(ctx, target.server, read) : read(undefined);
   }
 
   async #complete(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
