@@ -90,7 +90,9 @@ export class Gateway {
       codec: createRequestStateCodec<Sealed>({
         key,
         ttlSeconds: Math.ceil((opts.holdMs ?? 120_000) / 1000) + 600,
-        bind: (ctx) => ctx.mcpReq.method,
+        // Bound to the method and to the client's token (the codec stores only an HMAC of it): a state
+        // one client was given cannot be answered with another's token.
+        bind: (ctx) => `${ctx.mcpReq.method}\0${ctx.http?.authInfo?.token ?? ''}`,
       }),
       separator: upstreams.config.separator,
     };
