@@ -84,7 +84,7 @@ describe('gateway: every answer, progress and question to its own session', () =
   test(
     'questions from a shared HTTP upstream and a session-scoped stdio upstream: 4 sessions x 8 calls',
     BOUND,
-    async () => {
+    async (t) => {
       const SESSIONS = 4;
       const CALLS = 8;
       const asked = Array.from({ length: SESSIONS }, (_, s) => answers(`session${s}`));
@@ -105,6 +105,9 @@ describe('gateway: every answer, progress and question to its own session', () =
         );
         const wrong = results.filter(
           (r) => r.got?.nonce !== r.nonce || r.got.server !== r.server || r.answer !== r.expected,
+        );
+        t.diagnostic(
+          `gateway routing: ${results.length} calls from ${SESSIONS} sessions, each answered by its own session's questions; crossed ${wrong.length}`,
         );
         assert.deepEqual(
           wrong.map((r) => `${r.nonce}: ${JSON.stringify(r.got)}`),
