@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import type { Limiter } from './limits.js';
 import type { ParkedCall, Parking } from './parking.js';
 import type { ResourceIndex } from './resources.js';
+import type { Subscriptions } from './subscriptions.js';
 import type { Upstreams } from './upstreams.js';
 
 /** `undefined`: the aggregate at `/mcp`; a name: that one upstream, with its own names. */
@@ -53,8 +54,8 @@ export interface SurfaceDeps {
   parking: Parking;
   resources: ResourceIndex;
   codec: RequestStateCodec<Sealed>;
-  /** Called with each legacy session's Server when it opens and closes (list_changed, logs). */
   separator: string;
+  subscriptions: Subscriptions;
 }
 
 /** The client capability each question an upstream may ask needs. */
@@ -89,7 +90,7 @@ export function toProtocolError(err: unknown): ProtocolError {
 
 const GATEWAY_CAPABILITIES: ServerCapabilities = {
   tools: { listChanged: true },
-  resources: { listChanged: true },
+  resources: { listChanged: true, subscribe: true },
   prompts: { listChanged: true },
   completions: {},
   logging: {},
@@ -103,7 +104,11 @@ export function capabilitiesFor(deps: SurfaceDeps, view: View): ServerCapabiliti
   const out: ServerCapabilities = { logging: {} };
   // List changes reach clients whatever the upstream said: a restart can change its lists.
   if (declared.tools || !status?.capabilities) out.tools = { listChanged: true };
-  if (declared.resources) out.resources = { listChanged: true };
+  if (declared.resources)
+    out.resources = {
+      listChanged: true,
+      ...((declared.resources as { subscribe?: unknown }).subscribe ? { subscribe: true } : {}),
+    };
   if (declared.prompts) out.prompts = { listChanged: true };
   if (declared.completions) out.completions = {};
   return out;
@@ -167,6 +172,11 @@ class Surface {
       on('resources/list', () => this.#listResources());
       on('resources/templates/list', () => this.#listTemplates());
       on('resources/read', (params, ctx) => this.#readResource(params, ctx));
+      // A 2025-era session gets updates on its GET stream; 2026-07-28 clients use subscriptions/listen.
+      if ((caps.resources as { subscribe?: unknown }).subscribe && this.#down.era === 'legacy') {
+        on('resources/subscribe', (params) => this.#subscribe(params, true));
+        on('resources/unsubscribe', (params) => this.#subscribe(params, false));
+      }
     }
     if (caps.completions) on('completion/complete', (params, ctx) => this.#complete(params, ctx));
     on('logging/setLevel', async (params) => {
@@ -572,6 +582,32 @@ class Surface {
         ...questions,
       });
     return this.#down.era === 'legacy' ? this.#withQuestions(ctx, target.server, read) : read(undefined);
+  }
+
+  async #subscribe(params: Record<string, unknown>, on: boolean): Promise<Record<string, never>> {
+    const uri = params.uri;
+    if (typeof uri !== 'string' || uri === '')
+      throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
+    const target = this.#view.server
+      ? { server: this.#view.server, uri }
+      : await this.#deps.resources.route(uri, () => this.#listTemplates());
+    if (!target)
+      throw new ProtocolError(-32002, `resource '${uri}' is not listed by any server here`, { uri });
+    const instance = this.#deps.upstreams.isScoped(target.server) ? this.#down.key : 'shared';
+    if (!on) {
+      await this.#deps.subscriptions.remove(target.server, instance, target.uri, this.#down.key);
+      return {};
+    }
+    const sb = await this.#sbFor(target.server);
+    await this.#deps.subscriptions.add(sb, target.server, instance, target.uri, uri, {
+      key: this.#down.key,
+      notify: (update) => {
+        this.#server
+          .notification({ method: 'notifications/resources/updated', params: update } as never)
+          .catch(() => {});
+      },
+    });
+    return {};
   }
 
   async #complete(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
