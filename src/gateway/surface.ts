@@ -131,6 +131,20 @@ export function buildServer(deps: SurfaceDeps, view: View, down: Downstream): Se
   return server;
 }
 
+/** The last progress notification sent for a request, by its context. */
+const progressSent = new WeakMap<ServerContext, Promise<void>>();
+
+/**
+ * A result goes out after its request's last progress notification, a turn later: SDK 1.x clients handle
+ * notifications a microtask late and drop progress that arrives in the same read as its call's result.
+ */
+async function afterProgress(ctx: ServerContext): Promise<void> {
+  const sent = progressSent.get(ctx);
+  if (!sent) return;
+  await sent;
+  await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 class Surface {
   readonly #deps: SurfaceDeps;
   readonly #view: View;
@@ -297,9 +311,10 @@ class Surface {
     const opts: CallOptions = { signal };
     if (token !== undefined)
       opts.onProgress = ({ progressToken: _, ...rest }) => {
-        ctx.mcpReq
+        const sent = ctx.mcpReq
           .notify({ method: 'notifications/progress', params: { ...rest, progressToken: token } })
           .catch(() => {});
+        progressSent.set(ctx, sent);
       };
     return opts;
   }
