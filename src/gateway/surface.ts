@@ -169,8 +169,11 @@ class Surface {
     ): void =>
       this.#server.setRequestHandler(
         method as 'ping',
-        ((req: { params?: unknown }, ctx: ServerContext) =>
-          this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx))) as never,
+        (async (req: { params?: unknown }, ctx: ServerContext) => {
+          const result = await this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx));
+          await afterProgress(ctx);
+          return result;
+        }) as never,
       );
     // Only what this view declared: the SDK refuses a handler for an undeclared capability.
     const caps = this.#server.getCapabilities();
