@@ -463,6 +463,33 @@ class Surface {
     args: Record<string, unknown>,
     ctx: ServerContext,
   ): Promise<CallToolResult> {
+    return this.#modern(sb, ctx, {
+      server: target.server,
+      method: 'tools/call',
+      key: target.name,
+      params: { name: target.name, arguments: args },
+      first: (opts) => sb.callTool(target.server, target.name, args, opts),
+    }) as Promise<CallToolResult>;
+  }
+
+  /**
+   * One request of a 2026-07-28 client that may need input (`tools/call`, `prompts/get`,
+   * `resources/read`): the first round runs `first`; a retry with the gateway's sealed state either
+   * answers a parked call or resends the upstream's own round with its state.
+   */
+  async #modern(
+    sb: Switchboard,
+    ctx: ServerContext,
+    req: {
+      server: string;
+      method: string;
+      /** What the state is bound to besides the server: the tool or prompt name, or the URI. */
+      key: string;
+      params: Record<string, unknown>;
+      first: (opts: CallOptions) => Promise<Record<string, unknown>>;
+    },
+  ): Promise<Record<string, unknown>> {
+    const target = { server: req.server, name: req.key };
     const sealed = ctx.mcpReq.requestState<Sealed>();
     // 2026-07-28: what this client can answer is declared on each request; upstream calls carry it, so a
     // 2026-07-28 upstream asks only that (or answers -32021 itself).
@@ -474,7 +501,7 @@ class Surface {
     )
       throw new ProtocolError(
         -32602,
-        'this requestState belongs to another tool; call the tool again without it',
+        'this requestState belongs to another request; send the request again without it',
       );
     let parked: ParkedCall | undefined;
     if (sealed?.k === 'park') {
@@ -482,7 +509,7 @@ class Surface {
       if (!parked)
         throw new ProtocolError(
           -32602,
-          'this requestState names a call that has expired or was already answered; call the tool again',
+          'this requestState names a call that has expired or was already answered; send the request again without it',
         );
       parked.answer(ctx.mcpReq.inputResponses);
     } else {
@@ -507,16 +534,15 @@ class Surface {
         if (sealed?.k === 'up')
           return sb.request(
             target.server,
-            'tools/call',
+            req.method,
             {
-              name: target.name,
-              arguments: args,
+              ...req.params,
               ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
               ...(sealed.u !== undefined ? { requestState: sealed.u } : {}),
             },
             all,
           ) as Promise<CallToolResult>;
-        return sb.callTool(target.server, target.name, args, all);
+        return req.first(all) as Promise<CallToolResult>;
       });
     }
     parked.round = ctx;
@@ -572,12 +598,21 @@ class Surface {
   async #getPrompt(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
     const target = this.#resolve(params.name, 'prompt');
     const sb = await this.#sbFor(target.server);
-    const get = (questions: CallOptions | undefined) =>
-      sb.getPrompt(target.server, target.name, (params.arguments ?? {}) as Record<string, string>, {
+    const args = (params.arguments ?? {}) as Record<string, string>;
+    if (this.#down.era === 'modern')
+      return this.#modern(sb, ctx, {
+        server: target.server,
+        method: 'prompts/get',
+        key: target.name,
+        params: { name: target.name, arguments: args },
+        first: (opts) => sb.getPrompt(target.server, target.name, args, opts),
+      });
+    return this.#withQuestions(ctx, target.server, (questions) =>
+      sb.getPrompt(target.server, target.name, args, {
         ...this.#callOptions(ctx, ctx.mcpReq.signal),
         ...questions,
-      });
-    return this.#down.era === 'legacy' ? this.#withQuestions(ctx, target.server, get) : get(undefined);
+      }),
+    );
   }
 
   async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
@@ -594,12 +629,20 @@ class Surface {
         { uri },
       );
     const sb = await this.#sbFor(target.server);
-    const read = (questions: CallOptions | undefined) =>
+    if (this.#down.era === 'modern')
+      return this.#modern(sb, ctx, {
+        server: target.server,
+        method: 'resources/read',
+        key: target.uri,
+        params: { uri: target.uri },
+        first: (opts) => sb.readResource(target.server, target.uri, opts),
+      });
+    return this.#withQuestions(ctx, target.server, (questions) =>
       sb.readResource(target.server, target.uri, {
         ...this.#callOptions(ctx, ctx.mcpReq.signal),
         ...questions,
-      });
-    return this.#down.era === 'legacy' ? this.#withQuestions(ctx, target.server, read) : read(undefined);
+      }),
+    );
   }
 
   async #subscribe(params: Record<string, unknown>, on: boolean): Promise<Record<string, never>> {
