@@ -21,6 +21,7 @@ import { DEFAULT_LIMITS, Limiter, type LimitOptions } from './limits.js';
 import { Parking } from './parking.js';
 import { ResourceIndex } from './resources.js';
 import { InMemorySessionStore, type SessionStore } from './sessions.js';
+import { Subscriptions } from './subscriptions.js';
 import {
   buildServer,
   type Downstream,
@@ -90,9 +91,12 @@ export class Gateway {
       codec: createRequestStateCodec<Sealed>({
         key,
         ttlSeconds: Math.ceil((opts.holdMs ?? 120_000) / 1000) + 600,
-        bind: (ctx) => ctx.mcpReq.method,
+        // Bound to the method and to the client's token (the codec stores only an HMAC of it): a state
+        // one client was given cannot be answered with another's token.
+        bind: (ctx) => `${ctx.mcpReq.method}\0${ctx.http?.authInfo?.token ?? ''}`,
       }),
       separator: upstreams.config.separator,
+      subscriptions: new Subscriptions(),
     };
   }
 
@@ -111,12 +115,17 @@ export class Gateway {
       })),
     };
     // Events can come before the gateway exists (during start-up); they go nowhere until it does.
-    const relay: Pick<UpstreamEvents, 'listChanged' | 'log'> = { listChanged: () => {}, log: () => {} };
+    const relay: Pick<UpstreamEvents, 'listChanged' | 'log' | 'resourceUpdated'> = {
+      listChanged: () => {},
+      log: () => {},
+      resourceUpdated: () => {},
+    };
     const upstreams = await Upstreams.start(
       withQuestions,
       {
         listChanged: (kind, server, key) => relay.listChanged(kind, server, key),
         log: (event, key) => relay.log(event, key),
+        resourceUpdated: (server, key, params) => relay.resourceUpdated(server, key, params),
         warning: ({ server, error }) => opts.onWarning?.(`[${server}] ${error.message}`),
       },
       { signal: opts.signal },
@@ -124,6 +133,8 @@ export class Gateway {
     const gateway = new Gateway(upstreams, opts);
     relay.listChanged = (kind, server, key) => gateway.#listChanged(kind, server, key);
     relay.log = (event, key) => gateway.#log(event, key);
+    relay.resourceUpdated = (server, key, params) =>
+      gateway.#deps.subscriptions.updated(server, key ?? 'shared', params);
     if (opts.http) {
       const host = opts.http.host ?? '127.0.0.1';
       if (!isLoopback(host) && !opts.token)
@@ -268,6 +279,7 @@ export class Gateway {
       serve: (view: View, down: Omit<Downstream, 'limiter'>) => this.#serve(view, down),
       ended: (key: string) => {
         this.#limiters.delete(key);
+        this.#deps.subscriptions.drop(key);
         void this.#upstreams.release(key);
       },
       warn: (message: string) => this.#warn(message),

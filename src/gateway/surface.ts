@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import type { Limiter } from './limits.js';
 import type { ParkedCall, Parking } from './parking.js';
 import type { ResourceIndex } from './resources.js';
+import type { Subscriptions } from './subscriptions.js';
 import type { Upstreams } from './upstreams.js';
 
 /** `undefined`: the aggregate at `/mcp`; a name: that one upstream, with its own names. */
@@ -53,8 +54,8 @@ export interface SurfaceDeps {
   parking: Parking;
   resources: ResourceIndex;
   codec: RequestStateCodec<Sealed>;
-  /** Called with each legacy session's Server when it opens and closes (list_changed, logs). */
   separator: string;
+  subscriptions: Subscriptions;
 }
 
 /** The client capability each question an upstream may ask needs. */
@@ -89,7 +90,7 @@ export function toProtocolError(err: unknown): ProtocolError {
 
 const GATEWAY_CAPABILITIES: ServerCapabilities = {
   tools: { listChanged: true },
-  resources: { listChanged: true },
+  resources: { listChanged: true, subscribe: true },
   prompts: { listChanged: true },
   completions: {},
   logging: {},
@@ -103,7 +104,11 @@ export function capabilitiesFor(deps: SurfaceDeps, view: View): ServerCapabiliti
   const out: ServerCapabilities = { logging: {} };
   // List changes reach clients whatever the upstream said: a restart can change its lists.
   if (declared.tools || !status?.capabilities) out.tools = { listChanged: true };
-  if (declared.resources) out.resources = { listChanged: true };
+  if (declared.resources)
+    out.resources = {
+      listChanged: true,
+      ...((declared.resources as { subscribe?: unknown }).subscribe ? { subscribe: true } : {}),
+    };
   if (declared.prompts) out.prompts = { listChanged: true };
   if (declared.completions) out.completions = {};
   return out;
@@ -126,17 +131,35 @@ export function buildServer(deps: SurfaceDeps, view: View, down: Downstream): Se
   return server;
 }
 
+/** The last progress notification sent for a request, by its context. */
+const progressSent = new WeakMap<ServerContext, Promise<void>>();
+
+/**
+ * A result goes out after its request's last progress notification, a turn later: SDK 1.x clients handle
+ * notifications a microtask late and drop progress that arrives in the same read as its call's result.
+ */
+async function afterProgress(ctx: ServerContext): Promise<void> {
+  const sent = progressSent.get(ctx);
+  if (!sent) return;
+  await sent;
+  await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 class Surface {
   readonly #deps: SurfaceDeps;
   readonly #view: View;
   readonly #down: Downstream;
   readonly #server: Server;
+  /** This session's requests in flight, by upstream server, oldest first (2025 era). */
+  readonly #streams = new Set<{ server: string; ctx: ServerContext }>();
+  readonly #questions: CallOptions;
 
   constructor(deps: SurfaceDeps, view: View, down: Downstream, server: Server) {
     this.#deps = deps;
     this.#view = view;
     this.#down = down;
     this.#server = server;
+    this.#questions = this.#makeQuestions();
   }
 
   register(): void {
@@ -146,8 +169,11 @@ class Surface {
     ): void =>
       this.#server.setRequestHandler(
         method as 'ping',
-        ((req: { params?: unknown }, ctx: ServerContext) =>
-          this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx))) as never,
+        (async (req: { params?: unknown }, ctx: ServerContext) => {
+          const result = await this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx));
+          await afterProgress(ctx);
+          return result;
+        }) as never,
       );
     // Only what this view declared: the SDK refuses a handler for an undeclared capability.
     const caps = this.#server.getCapabilities();
@@ -163,6 +189,11 @@ class Surface {
       on('resources/list', () => this.#listResources());
       on('resources/templates/list', () => this.#listTemplates());
       on('resources/read', (params, ctx) => this.#readResource(params, ctx));
+      // A 2025-era session gets updates on its GET stream; 2026-07-28 clients use subscriptions/listen.
+      if ((caps.resources as { subscribe?: unknown }).subscribe && this.#down.era === 'legacy') {
+        on('resources/subscribe', (params) => this.#subscribe(params, true));
+        on('resources/unsubscribe', (params) => this.#subscribe(params, false));
+      }
     }
     if (caps.completions) on('completion/complete', (params, ctx) => this.#complete(params, ctx));
     on('logging/setLevel', async (params) => {
@@ -283,63 +314,84 @@ class Surface {
     const opts: CallOptions = { signal };
     if (token !== undefined)
       opts.onProgress = ({ progressToken: _, ...rest }) => {
-        ctx.mcpReq
+        const sent = ctx.mcpReq
           .notify({ method: 'notifications/progress', params: { ...rest, progressToken: token } })
           .catch(() => {});
+        progressSent.set(ctx, sent);
       };
     return opts;
   }
 
-  /** Question handlers that ask this 2025-era session's client, on the stream of the request. */
   /**
-   * Question handlers built on `send`, each refusing (with an error the upstream reads) what this client
-   * did not declare it can answer.
+   * Runs `work` with the question handlers of this 2025-era session, its request `ctx` counted as in
+   * flight on `server` meanwhile (its response stream is where questions about `server` go out).
    */
-  #questions(send: (method: string) => ServerRequestHandler): CallOptions {
-    const caps = (this.#server.getClientCapabilities() ?? {}) as Record<
-      string,
-      Record<string, unknown> | undefined
-    >;
-    const CAPABILITY: Record<string, string> = {
-      'elicitation/create': 'elicitation',
-      'sampling/createMessage': 'sampling',
-      'roots/list': 'roots',
-    };
-    const ask =
-      (method: string): ServerRequestHandler =>
-      async (params, c) => {
-        const capability = CAPABILITY[method] as string;
-        if (!caps[capability])
-          throw new Error(
-            `the gateway's client that caused this request did not declare '${capability}', so it cannot answer ${method}`,
-          );
-        if (method === 'elicitation/create' && params.mode === 'url' && !caps.elicitation?.url)
-          throw new Error(
-            "the gateway's client that caused this request did not declare URL-mode elicitation",
-          );
-        return send(method)(params, c);
-      };
-    return {
-      onElicitation: ask('elicitation/create'),
-      onSampling: ask('sampling/createMessage'),
-      roots: async (c) => {
-        const result = (await ask('roots/list')({}, c)) as { roots?: unknown };
-        return Array.isArray(result.roots) ? result.roots : [];
-      },
-    };
+  async #withQuestions<T>(
+    ctx: ServerContext,
+    server: string,
+    work: (questions: CallOptions) => Promise<T>,
+  ): Promise<T> {
+    const stream = { server, ctx };
+    this.#streams.add(stream);
+    try {
+      return await work(this.#questions);
+    } finally {
+      this.#streams.delete(stream);
+    }
   }
 
-  #askClient(ctx: ServerContext): CallOptions {
+  /** The newest request of this session still in flight on `server`. */
+  #streamFor(server: string): ServerContext | undefined {
+    let found: ServerContext | undefined;
+    for (const s of this.#streams) if (s.server === server) found = s.ctx;
+    return found;
+  }
+
+  /**
+   * The question handlers of this session: one set, the same for all its calls. The switchboard tells an
+   * unlinked request (stdio) from an ambiguous one by comparing the handlers of the calls in flight, so
+   * the calls of one session must not look like different callers; they all ask the same client. A
+   * question goes out on the response stream of a request of this session in flight on its server.
+   */
+  #makeQuestions(): CallOptions {
+    const stream = (server: string, method: string): ServerContext => {
+      const ctx = this.#streamFor(server);
+      if (!ctx)
+        throw new Error(`no request of this gateway session is in flight on '${server}' to carry ${method}`);
+      return ctx;
+    };
+    const ask =
+      (method: string, capability: string): ServerRequestHandler =>
+      async (params, c) => {
+        const caps = (this.#server.getClientCapabilities() ?? {}) as Record<
+          string,
+          Record<string, unknown> | undefined
+        >;
+        if (!caps[capability])
+          throw new Error(
+            `the client of this gateway session did not declare '${capability}', so it cannot answer ${method}`,
+          );
+        if (method === 'elicitation/create' && params.mode === 'url' && !caps.elicitation?.url)
+          throw new Error('the client of this gateway session did not declare URL-mode elicitation');
+        return (await stream(c.server, method).mcpReq.send({ method, params } as never, {
+          signal: c.signal,
+        })) as Record<string, unknown>;
+      };
+    const roots = ask('roots/list', 'roots');
     return {
-      ...this.#questions(
-        (method) => async (params, c) =>
-          (await ctx.mcpReq.send({ method, params } as never, { signal: c.signal })) as Record<
-            string,
-            unknown
-          >,
-      ),
+      onElicitation: ask('elicitation/create', 'elicitation'),
+      onSampling: ask('sampling/createMessage', 'sampling'),
+      roots: async (c) => {
+        const result = (await roots({}, c)) as { roots?: unknown };
+        return Array.isArray(result.roots) ? result.roots : [];
+      },
       onElicitationComplete: (params) => {
-        ctx.mcpReq.notify({ method: 'notifications/elicitation/complete', params } as never).catch(() => {});
+        // The notice names no server; any request of this session in flight carries it to the client.
+        const ctx = [...this.#streams].pop()?.ctx;
+        const sent = ctx
+          ? ctx.mcpReq.notify({ method: 'notifications/elicitation/complete', params } as never)
+          : this.#server.notification({ method: 'notifications/elicitation/complete', params } as never);
+        sent.catch(() => {});
       },
       inputRequired: 'answer',
     };
@@ -358,10 +410,12 @@ class Surface {
               sb,
               target,
               args,
-              sb.callTool(target.server, target.name, args, {
-                ...this.#callOptions(ctx, ctx.mcpReq.signal),
-                ...this.#askClient(ctx),
-              }),
+              this.#withQuestions(ctx, target.server, (questions) =>
+                sb.callTool(target.server, target.name, args, {
+                  ...this.#callOptions(ctx, ctx.mcpReq.signal),
+                  ...questions,
+                }),
+              ),
               ctx,
             )
           : await this.#unlisted(sb, target, args, this.#callModern(sb, target, args, ctx), ctx);
@@ -409,6 +463,33 @@ class Surface {
     args: Record<string, unknown>,
     ctx: ServerContext,
   ): Promise<CallToolResult> {
+    return this.#modern(sb, ctx, {
+      server: target.server,
+      method: 'tools/call',
+      key: target.name,
+      params: { name: target.name, arguments: args },
+      first: (opts) => sb.callTool(target.server, target.name, args, opts),
+    }) as Promise<CallToolResult>;
+  }
+
+  /**
+   * One request of a 2026-07-28 client that may need input (`tools/call`, `prompts/get`,
+   * `resources/read`): the first round runs `first`; a retry with the gateway's sealed state either
+   * answers a parked call or resends the upstream's own round with its state.
+   */
+  async #modern(
+    sb: Switchboard,
+    ctx: ServerContext,
+    req: {
+      server: string;
+      method: string;
+      /** What the state is bound to besides the server: the tool or prompt name, or the URI. */
+      key: string;
+      params: Record<string, unknown>;
+      first: (opts: CallOptions) => Promise<Record<string, unknown>>;
+    },
+  ): Promise<Record<string, unknown>> {
+    const target = { server: req.server, name: req.key };
     const sealed = ctx.mcpReq.requestState<Sealed>();
     // 2026-07-28: what this client can answer is declared on each request; upstream calls carry it, so a
     // 2026-07-28 upstream asks only that (or answers -32021 itself).
@@ -420,7 +501,7 @@ class Surface {
     )
       throw new ProtocolError(
         -32602,
-        'this requestState belongs to another tool; call the tool again without it',
+        'this requestState belongs to another request; send the request again without it',
       );
     let parked: ParkedCall | undefined;
     if (sealed?.k === 'park') {
@@ -428,7 +509,7 @@ class Surface {
       if (!parked)
         throw new ProtocolError(
           -32602,
-          'this requestState names a call that has expired or was already answered; call the tool again',
+          'this requestState names a call that has expired or was already answered; send the request again without it',
         );
       parked.answer(ctx.mcpReq.inputResponses);
     } else {
@@ -453,16 +534,15 @@ class Surface {
         if (sealed?.k === 'up')
           return sb.request(
             target.server,
-            'tools/call',
+            req.method,
             {
-              name: target.name,
-              arguments: args,
+              ...req.params,
               ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
               ...(sealed.u !== undefined ? { requestState: sealed.u } : {}),
             },
             all,
           ) as Promise<CallToolResult>;
-        return sb.callTool(target.server, target.name, args, all);
+        return req.first(all) as Promise<CallToolResult>;
       });
     }
     parked.round = ctx;
@@ -518,10 +598,21 @@ class Surface {
   async #getPrompt(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
     const target = this.#resolve(params.name, 'prompt');
     const sb = await this.#sbFor(target.server);
-    return sb.getPrompt(target.server, target.name, (params.arguments ?? {}) as Record<string, string>, {
-      ...this.#callOptions(ctx, ctx.mcpReq.signal),
-      ...(this.#down.era === 'legacy' ? this.#askClient(ctx) : {}),
-    });
+    const args = (params.arguments ?? {}) as Record<string, string>;
+    if (this.#down.era === 'modern')
+      return this.#modern(sb, ctx, {
+        server: target.server,
+        method: 'prompts/get',
+        key: target.name,
+        params: { name: target.name, arguments: args },
+        first: (opts) => sb.getPrompt(target.server, target.name, args, opts),
+      });
+    return this.#withQuestions(ctx, target.server, (questions) =>
+      sb.getPrompt(target.server, target.name, args, {
+        ...this.#callOptions(ctx, ctx.mcpReq.signal),
+        ...questions,
+      }),
+    );
   }
 
   async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
@@ -538,10 +629,46 @@ class Surface {
         { uri },
       );
     const sb = await this.#sbFor(target.server);
-    return sb.readResource(target.server, target.uri, {
-      ...this.#callOptions(ctx, ctx.mcpReq.signal),
-      ...(this.#down.era === 'legacy' ? this.#askClient(ctx) : {}),
+    if (this.#down.era === 'modern')
+      return this.#modern(sb, ctx, {
+        server: target.server,
+        method: 'resources/read',
+        key: target.uri,
+        params: { uri: target.uri },
+        first: (opts) => sb.readResource(target.server, target.uri, opts),
+      });
+    return this.#withQuestions(ctx, target.server, (questions) =>
+      sb.readResource(target.server, target.uri, {
+        ...this.#callOptions(ctx, ctx.mcpReq.signal),
+        ...questions,
+      }),
+    );
+  }
+
+  async #subscribe(params: Record<string, unknown>, on: boolean): Promise<Record<string, never>> {
+    const uri = params.uri;
+    if (typeof uri !== 'string' || uri === '')
+      throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
+    const target = this.#view.server
+      ? { server: this.#view.server, uri }
+      : await this.#deps.resources.route(uri, () => this.#listTemplates());
+    if (!target)
+      throw new ProtocolError(-32002, `resource '${uri}' is not listed by any server here`, { uri });
+    const instance = this.#deps.upstreams.isScoped(target.server) ? this.#down.key : 'shared';
+    if (!on) {
+      await this.#deps.subscriptions.remove(target.server, instance, target.uri, this.#down.key);
+      return {};
+    }
+    const sb = await this.#sbFor(target.server);
+    await this.#deps.subscriptions.add(sb, target.server, instance, target.uri, uri, {
+      key: this.#down.key,
+      notify: (update) => {
+        this.#server
+          .notification({ method: 'notifications/resources/updated', params: update } as never)
+          .catch(() => {});
+      },
     });
+    return {};
   }
 
   async #complete(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {

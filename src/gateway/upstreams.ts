@@ -39,6 +39,8 @@ export interface UpstreamEvents {
    */
   listChanged(kind: ListKind, server: string, key: string | undefined): void;
   log(event: SwitchboardEvents['log'][0], key: string | undefined): void;
+  /** `notifications/resources/updated` from `server` (of `key`'s own instance, or the shared one). */
+  resourceUpdated(server: string, key: string | undefined, params: Record<string, unknown>): void;
   warning(event: SwitchboardEvents['warning'][0]): void;
 }
 
@@ -46,6 +48,8 @@ function listeners(events: UpstreamEvents, key: string | undefined): StartOption
   return {
     catalog: ({ server, changed }) => changed && events.listChanged('tools', server, key),
     notification: ({ server, message }) => {
+      if (message.method === 'notifications/resources/updated')
+        events.resourceUpdated(server, key, (message.params ?? {}) as Record<string, unknown>);
       const kind = LIST_CHANGED[message.method];
       // Tools are reported once re-read (above); resources and prompts as the server says.
       if (kind && kind !== 'tools') events.listChanged(kind, server, key);

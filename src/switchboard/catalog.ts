@@ -78,11 +78,12 @@ export interface CatalogContext {
   loaded(server: string, tools: number, changed: boolean): void;
 }
 
+/** Pages per listing: a bound of last resort, under the call's own deadline. */
 const PAGE_LIMIT = 10_000;
 /** JSON-RPC "method not found". */
 const METHOD_NOT_FOUND = -32601;
 /** The least time between the starts of two reads of one server's tools that a change asked for. */
-const REREAD_SPACING_MS = 1000; // pages per listing: a bound of last resort, under the call's own deadline
+const REREAD_SPACING_MS = 1000;
 
 /**
  * Catalogs and names: every server's tools (cached, refreshed on list_changed and after a restart),

@@ -50,24 +50,22 @@ export interface Route {
 
 /**
  * What the gateway loses of what an upstream passes directly (at /servers/<name>/mcp):
- * - resources-subscribe, resources-unsubscribe: the gateway does not relay resource subscriptions (the
- *   switchboard has no subscribe API, and a 2026-07-28 upstream would need subscriptions/listen), so the
- *   methods are unknown there (-32601).
+ * - resources-subscribe, resources-unsubscribe, with the fixture: the gateway relays a 2025-era client's
+ *   subscriptions to the upstream, but the fixture speaks 2026-07-28 to the switchboard, where there is no
+ *   resources/subscribe (-32601; that era has subscriptions/listen, which the switchboard does not speak).
  * - tools-call-with-logging: the fixture over HTTP speaks 2026-07-28 to the switchboard, where a server
  *   logs only for a request whose _meta names a log level; the gateway keeps a 2025-era client's
  *   logging/setLevel for itself and does not put a level on the upstream call.
- * - input-required-result-non-tool-request: a 2026-07-28 client's prompts/get reaches the upstream with
- *   no question handlers (only tools/call is parked across input_required rounds).
  */
 const GATEWAY_KNOWN_LOST: Record<string, Record<string, string[]>> = {
   fixture: {
     '0.1': ['resources-subscribe', 'resources-unsubscribe', 'tools-call-with-logging'],
     '0.2': ['resources-subscribe', 'resources-unsubscribe', 'tools-call-with-logging'],
-    '0.2 --requirements 2026-07-28': ['input-required-result-non-tool-request'],
+    '0.2 --requirements 2026-07-28': [],
   },
   everything: {
-    '0.1': ['resources-subscribe', 'resources-unsubscribe'],
-    '0.2': ['resources-subscribe', 'resources-unsubscribe'],
+    '0.1': [],
+    '0.2': [],
     '0.2 --requirements 2026-07-28': [],
   },
 };

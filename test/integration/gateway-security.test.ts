@@ -1,0 +1,327 @@
+/**
+ * The gateway's gates and bad input: Host and Origin (DNS rebinding), the bearer token, the body limit,
+ * the content type, invalid JSON, batches, unknown sessions and tools; none of them disturbs a live
+ * session, and the client's Authorization header never reaches an upstream. Also tool filters and
+ * resources through /mcp, and `switchboard serve --stdio` end to end with the SDK 1.x stdio client.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { type HttpFixture, startHttpFixture } from '../fixtures/http-server.js';
+import {
+  askingStdio,
+  type GatewayUnderTest,
+  LEGACY_VERSION,
+  legacyClient,
+  messagesOf,
+  modernClient,
+  post,
+  RawSession,
+  startGateway,
+} from '../gateway-kit.js';
+import { BIN, fixture, ROOT } from '../helpers.js';
+
+const BOUND = { timeout: 30_000 };
+const TOKEN = 'a-token-of-at-least-16-chars';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+const init = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: LEGACY_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+async function rpcError(response: Response): Promise<{ status: number; code?: number; message?: string }> {
+  for await (const m of messagesOf(response)) return { status: response.status, ...m.error };
+  return { status: response.status };
+}
+
+describe('gateway: gates and bad input', () => {
+  let web: HttpFixture;
+  let gw: GatewayUnderTest;
+  let live: RawSession;
+  before(async () => {
+    web = await startHttpFixture('web');
+    gw = await startGateway(
+      {
+        mcpServers: {
+          web: { url: web.url, health: false },
+          echo: fixture('echo', { health: false, tools: { allow: ['echo', 'sleep', 'cancellations'] } }),
+        },
+      },
+      { token: TOKEN, maxBodyBytes: 64 * 1024 },
+    );
+    live = await RawSession.open(gw.url, { headers: AUTH });
+  });
+  after(async () => {
+    await gw?.close();
+    await web?.close();
+  });
+
+  test(
+    'each gate refuses with its status and a JSON-RPC error; a live session keeps working',
+    BOUND,
+    async () => {
+      // A call of the live session runs through all of it.
+      const running = live.request(1, 'tools/call', {
+        name: 'echo__sleep',
+        arguments: { nonce: 'live', ms: 400 },
+      });
+      const raw = (headers: Record<string, string>, body: string) =>
+        fetch(gw.url, {
+          method: 'POST',
+          headers: { accept: 'application/json, text/event-stream', ...headers },
+          body,
+        });
+      const json = { 'content-type': 'application/json' };
+      // fetch cannot set Host: node:http can.
+      const withHost = (host: string, body: string) =>
+        new Promise<Response>((resolve, reject) => {
+          const req = request(gw.url, {
+            method: 'POST',
+            headers: { ...json, ...AUTH, host, accept: 'application/json, text/event-stream' },
+          });
+          req.on('error', reject);
+          req.on('response', (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve(
+                new Response(Buffer.concat(chunks), {
+                  status: res.statusCode ?? 0,
+                  headers: { 'content-type': String(res.headers['content-type'] ?? '') },
+                }),
+              ),
+            );
+          });
+          req.end(body);
+        });
+      const cases: [string, Promise<Response>, number, number | undefined][] = [
+        ['no token', raw(json, JSON.stringify(init)), 401, -32001],
+        [
+          'wrong token',
+          raw({ ...json, authorization: 'Bearer wrong-token-wrong-token' }, JSON.stringify(init)),
+          401,
+          -32001,
+        ],
+        ['Host not allowed', withHost('evil.example.com', JSON.stringify(init)), 403, undefined],
+        [
+          'Origin not allowed',
+          raw({ ...json, ...AUTH, origin: 'http://evil.example.com' }, JSON.stringify(init)),
+          403,
+          undefined,
+        ],
+        [
+          'body over the limit',
+          raw({ ...json, ...AUTH }, JSON.stringify({ ...init, pad: 'x'.repeat(70_000) })),
+          413,
+          -32000,
+        ],
+        [
+          'wrong content type',
+          raw({ 'content-type': 'text/plain', ...AUTH }, JSON.stringify(init)),
+          415,
+          -32000,
+        ],
+        ['invalid JSON', raw({ ...json, ...AUTH }, '{"jsonrpc": "2.0", '), 400, -32700],
+        ['a batch', raw({ ...json, ...AUTH }, JSON.stringify([init, { ...init, id: 2 }])), 400, -32600],
+        [
+          'an unknown session',
+          post(
+            gw.url,
+            { ...AUTH, 'mcp-session-id': 'no-such-session', 'mcp-protocol-version': LEGACY_VERSION },
+            {
+              jsonrpc: '2.0',
+              id: 5,
+              method: 'tools/list',
+            },
+          ),
+          404,
+          -32001,
+        ],
+      ];
+      for (const [what, sent, status, code] of cases) {
+        const got = await rpcError(await sent);
+        assert.equal(got.status, status, `${what}: ${JSON.stringify(got)}`);
+        if (code !== undefined) assert.equal(got.code, code, `${what}: ${JSON.stringify(got)}`);
+      }
+      const unknown = await live.request(2, 'tools/call', { name: 'echo__nope', arguments: {} });
+      assert.equal(unknown.response.error?.code, -32602, JSON.stringify(unknown.response));
+      const done = await running;
+      assert.equal(
+        (done.response.result?.structuredContent as { nonce?: string } | undefined)?.nonce,
+        'live',
+      );
+      const again = await live.request(3, 'tools/call', {
+        name: 'echo__echo',
+        arguments: { nonce: 'still' },
+      });
+      assert.equal(
+        (again.response.result?.structuredContent as { nonce?: string } | undefined)?.nonce,
+        'still',
+      );
+    },
+  );
+
+  test(
+    'the token works for both SDK clients; their Authorization never reaches the upstream',
+    BOUND,
+    async () => {
+      const old = await legacyClient(gw.url, undefined, { headers: AUTH });
+      const neu = await modernClient(gw.url, undefined, { headers: AUTH });
+      try {
+        const before = web.headers.length;
+        for (const [client, nonce] of [
+          [old, 'from-old'],
+          [neu, 'from-new'],
+        ] as const) {
+          const r = (await client.callTool({ name: 'web__echo', arguments: { nonce } })) as {
+            structuredContent?: { nonce?: string };
+          };
+          assert.equal(r.structuredContent?.nonce, nonce);
+        }
+        const seen = web.headers.slice(before);
+        assert.ok(seen.length >= 2, 'the calls reached the upstream');
+        for (const h of web.headers)
+          assert.ok(!JSON.stringify(h).includes(TOKEN), `the token leaked upstream: ${JSON.stringify(h)}`);
+      } finally {
+        await old.close();
+        await neu.close();
+      }
+    },
+  );
+
+  test('tool filters hold through the gateway: not listed, not callable', BOUND, async () => {
+    const old = await legacyClient(gw.url, undefined, { headers: AUTH });
+    try {
+      const names = (await old.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes('echo__echo'));
+      assert.ok(!names.includes('echo__progress'), names.join(', '));
+      await assert.rejects(
+        old.callTool({ name: 'echo__progress', arguments: {} }),
+        (err: { code?: number }) => err.code === -32602,
+      );
+      const alone = await legacyClient(gw.serverUrl('echo'), undefined, { headers: AUTH });
+      try {
+        const own = (await alone.listTools()).tools.map((t) => t.name).sort();
+        assert.deepEqual(own, ['cancellations', 'echo', 'sleep']);
+        await assert.rejects(
+          alone.callTool({ name: 'progress', arguments: {} }),
+          (err: { code?: number }) => err.code === -32602,
+        );
+      } finally {
+        await alone.close();
+      }
+    } finally {
+      await old.close();
+    }
+  });
+});
+
+describe('gateway: resources through /mcp', () => {
+  test(
+    'a resource_link from a tool result reads back; colliding URIs are listed in the explicit form',
+    BOUND,
+    async () => {
+      const gw = await startGateway({
+        mcpServers: {
+          files: fixture('files', { health: false, env: { ECHO_TOOLS: 'link' } }),
+          a1: askingStdio('a1'),
+          a2: askingStdio('a2'),
+        },
+      });
+      const client = await legacyClient(gw.url);
+      try {
+        const linked = (await client.callTool({ name: 'files__link', arguments: { nonce: 'n1' } })) as {
+          content: { type: string; uri: string }[];
+        };
+        const link = linked.content[0];
+        assert.equal(link?.type, 'resource_link');
+        assert.equal(link?.uri, 'fixture://files/linked/n1', 'the URI passes through unchanged');
+        const read = await client.readResource({ uri: link.uri });
+        assert.match(
+          String((read.contents[0] as { text?: string }).text),
+          /^files:\d+$/,
+          'read from its server',
+        );
+        const uris = (await client.listResources()).resources.map((r) => r.uri);
+        const explicit = `switchboard://a2/${encodeURIComponent('asking://info')}`;
+        assert.ok(uris.includes('asking://info') && uris.includes(explicit), uris.join(', '));
+        const text = async (uri: string) =>
+          String(((await client.readResource({ uri })).contents[0] as { text?: string }).text);
+        assert.equal(await text('asking://info'), 'asking-a1', 'the first in config order keeps the URI');
+        assert.equal(await text(explicit), 'asking-a2', 'the other is read from its own server');
+      } finally {
+        await client.close();
+        await gw.close();
+      }
+    },
+  );
+});
+
+describe('switchboard serve --stdio', () => {
+  const start = async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-serve-stdio-'));
+    const config = join(dir, 'switchboard.json');
+    const clock = { command: process.execPath, args: [join(ROOT, 'servers', 'clock.mjs')] };
+    writeFileSync(
+      config,
+      JSON.stringify({ mcpServers: { echo: fixture('echo', { health: false }), clock } }),
+    );
+    const client = new LegacyClient({ name: 'stdio-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, 'serve', '--stdio', '--config', config],
+        stderr: 'ignore',
+      }),
+    );
+    return client;
+  };
+
+  // Progress spread over time (clock/countdown). The SDK 1.x client itself drops progress that arrives in
+  // the same read as its call's result (it handles notifications a microtask late, after the result has
+  // removed the call's progress handler): with a server that writes them together, it loses them even
+  // connected directly, so that case says nothing about the gateway.
+  test('progress reaches the SDK 1.x stdio client, in order, for its own call only', BOUND, async () => {
+    const client = await start();
+    try {
+      const seen: [string, string][] = [];
+      await Promise.all(
+        ['a', 'b'].map((who) =>
+          client.callTool({ name: 'clock__countdown', arguments: { from: 3, intervalMs: 40 } }, undefined, {
+            onprogress: (p) => seen.push([who, `${p.progress}/${p.total}`]),
+          }),
+        ),
+      );
+      for (const who of ['a', 'b'])
+        assert.deepEqual(
+          seen.filter(([w]) => w === who).map(([, p]) => p),
+          ['1/3', '2/3', '3/3'],
+          `call ${who}'s progress`,
+        );
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('an SDK 1.x stdio client lists and calls', BOUND, async () => {
+    const client = await start();
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes('echo__progress'), names.join(', '));
+      const r = (await client.callTool({ name: 'echo__echo', arguments: { nonce: 'via-stdio' } })) as {
+        structuredContent?: { nonce?: string };
+      };
+      assert.equal(r.structuredContent?.nonce, 'via-stdio');
+    } finally {
+      await client.close();
+    }
+  });
+});
