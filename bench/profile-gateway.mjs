@@ -6,7 +6,7 @@
 // functions, as µs of gateway CPU per call.
 //
 //   node bench/profile-gateway.mjs [--ms 5000] [--warmup-ms 2000] [--concurrency 64] [--lib DIR] [--keep FILE] [--top 25]
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,6 @@ import { switchboardEntry } from './lib/contenders.mjs';
 import { freePort, makeTempDir, probeHttp, startPeer, waitUntil } from './lib/procs.mjs';
 import { rawStreamableClient } from './lib/raw-http.mjs';
 import { rawEchoServers } from './lib/switchboard-config.mjs';
-import { writeFileSync } from 'node:fs';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const { values: args } = parseArgs({

@@ -231,7 +231,10 @@ export class HttpFront {
       ? { token: this.#opts.token, clientId: 'bearer', scopes: [] }
       : undefined;
     const handler = this.#modernFor(path, view);
-    return sendResponse(await handler.fetch(webRequest(req, controller.signal), { parsedBody, authInfo }), res);
+    return sendResponse(
+      await handler.fetch(webRequest(req, controller.signal), { parsedBody, authInfo }),
+      res,
+    );
   }
 
   async #legacy(
@@ -525,7 +528,8 @@ async function sendResponse(response: Response, res: ServerResponse): Promise<vo
     const first = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
     if (read?.done) {
       finished = true;
-      if (!res.headersSent) res.writeHead(response.status, { ...headers, 'content-length': first.byteLength });
+      if (!res.headersSent)
+        res.writeHead(response.status, { ...headers, 'content-length': first.byteLength });
       res.end(first);
       return;
     }
