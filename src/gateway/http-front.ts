@@ -18,14 +18,14 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   createMcpHandler,
-  hostHeaderValidationResponse,
   isInitializeRequest,
   isLegacyRequest,
   localhostAllowedHostnames,
   localhostAllowedOrigins,
   type McpHttpHandler,
-  originValidationResponse,
   type Server,
+  validateHostHeader,
+  validateOriginHeader,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
@@ -139,7 +139,14 @@ export class HttpFront {
   // ---- one request ------------------------------------------------------------------------------
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] as string;
+    let path: string;
+    try {
+      // Origin-form (`/mcp`) or absolute-form (`http://host/mcp`) targets; the path is what routes.
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      writeRpcError(res, 400, -32600, 'the request target is not a valid URL path');
+      return;
+    }
     const view = this.#host.view(path);
     if (!view) {
       writeRpcError(
@@ -156,14 +163,25 @@ export class HttpFront {
     for (const [k, v] of Object.entries(req.headers))
       if (typeof v === 'string') headers.set(k, v);
       else if (Array.isArray(v)) headers.set(k, v.join(', '));
-    const probe = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
-      method: req.method,
-      headers,
-    });
-    const refused =
-      hostHeaderValidationResponse(probe, this.#allowedHosts()) ??
-      originValidationResponse(probe, [...localhostAllowedOrigins(), ...(this.#opts.allowedOrigins ?? [])]);
-    if (refused) return pipeResponse(refused, res);
+    // DNS rebinding: Host and Origin checked as the strings they are (a malformed one is refused, 403).
+    const host = validateHostHeader(req.headers.host, this.#allowedHosts());
+    if (!host.ok) {
+      writeRpcError(
+        res,
+        403,
+        -32000,
+        `${host.message}; this gateway answers to ${this.#allowedHosts().join(', ')} (add a name with --allow-host)`,
+      );
+      return;
+    }
+    const origin = validateOriginHeader(req.headers.origin, [
+      ...localhostAllowedOrigins(),
+      ...(this.#opts.allowedOrigins ?? []),
+    ]);
+    if (!origin.ok) {
+      writeRpcError(res, 403, -32000, `${origin.message} (allow an origin with --allow-origin)`);
+      return;
+    }
     if (this.#tokenDigest && !this.#authorized(req.headers.authorization)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="mcp-switchboard"');
       writeRpcError(
@@ -214,15 +232,18 @@ export class HttpFront {
         return;
       }
     }
-    const request = new Request(probe.url, {
+    const request = new Request(`http://localhost${path}`, {
       method: req.method,
       headers,
       signal: controller.signal,
       ...(body ? { body } : {}),
     } as RequestInit);
-    const authInfo = this.#opts.token
-      ? { token: this.#opts.token, clientId: 'bearer', scopes: [] }
-      : undefined;
+    // The SDK hands this to the per-request factory: the token keys the scope, the address the limits.
+    const authInfo = {
+      token: this.#opts.token ?? '',
+      clientId: `addr:${req.socket.remoteAddress ?? 'unknown'}`,
+      scopes: [] as string[],
+    };
     if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#opts.maxBodyBytes }))
       return this.#legacy(req, res, request, parsedBody, path, view);
     const handler = this.#modernFor(path, view);
@@ -323,15 +344,16 @@ export class HttpFront {
     });
   }
 
-  #modernFor(path: string, view: View): McpHttpHandler {
+  /** One handler per view (not per spelling of its path: `/mcp/` and `/servers/%65/mcp` are views too). */
+  #modernFor(_path: string, view: View): McpHttpHandler {
+    const path = view.server === undefined ? '/mcp' : `/servers/${view.server}/mcp`;
     let handler = this.#modern.get(path);
     if (!handler) {
       handler = createMcpHandler(
         (ctx) => {
-          const key = ctx.authInfo?.token
-            ? `bearer:${digest(ctx.authInfo.token).toString('hex').slice(0, 16)}`
-            : 'shared';
-          return this.#host.serve(view, { era: 'modern', key }).server;
+          const token = ctx.authInfo?.token;
+          const key = token ? `bearer:${digest(token).toString('hex').slice(0, 16)}` : 'shared';
+          return this.#host.serve(view, { era: 'modern', key, limitsKey: ctx.authInfo?.clientId }).server;
         },
         {
           legacy: 'reject',
@@ -367,7 +389,8 @@ export class HttpFront {
 
   #allowedHosts(): string[] {
     const hosts = [...localhostAllowedHostnames(), ...(this.#opts.allowedHosts ?? [])];
-    if (!LOOPBACK.has(this.#opts.host))
+    // A wildcard bind (0.0.0.0, ::) names no host a client would send: those come from --allow-host.
+    if (!LOOPBACK.has(this.#opts.host) && !isWildcard(this.#opts.host))
       hosts.push(this.#opts.host.includes(':') ? `[${this.#opts.host}]` : this.#opts.host);
     return hosts;
   }
@@ -377,6 +400,10 @@ export class HttpFront {
     if (!match || !this.#tokenDigest) return false;
     return timingSafeEqual(digest(match[1] as string), this.#tokenDigest);
   }
+}
+
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 export function isLoopback(host: string): boolean {
