@@ -16,7 +16,7 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { type LoadOptions, loadConfig, type SwitchboardConfig } from '../config/config.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Switchboard } from '../switchboard/switchboard.js';
-import { HttpFront, isLoopback } from './http-front.js';
+import { HttpFront, isLoopback, isWildcard } from './http-front.js';
 import { DEFAULT_LIMITS, Limiter, type LimitOptions } from './limits.js';
 import { Parking } from './parking.js';
 import { ResourceIndex } from './resources.js';
@@ -130,6 +130,10 @@ export class Gateway {
       },
       { signal: opts.signal },
     );
+    if (opts.signal?.aborted) {
+      await upstreams.destroy();
+      throw new SwitchboardError('E_ABORTED', 'Gateway.start() was aborted', { cause: opts.signal.reason });
+    }
     const gateway = new Gateway(upstreams, opts);
     relay.listChanged = (kind, server, key) => gateway.#listChanged(kind, server, key);
     relay.log = (event, key) => gateway.#log(event, key);
@@ -141,6 +145,11 @@ export class Gateway {
         gateway.#warn(
           `WARNING: serving on ${host}, reachable from other machines, with no token: anyone who can reach it ` +
             'can call every tool. Pass --token (or set SWITCHBOARD_TOKEN).',
+        );
+      if (isWildcard(host) && !opts.allowedHosts?.length)
+        gateway.#warn(
+          `serving on ${host}: requests are refused (403) unless their Host header names localhost or a ` +
+            'name given with --allow-host; pass the name or address clients use (--allow-host my.host).',
         );
       const front = new HttpFront(
         {
@@ -173,6 +182,10 @@ export class Gateway {
           },
         );
       }
+    }
+    if (opts.signal?.aborted) {
+      await gateway.destroy();
+      throw new SwitchboardError('E_ABORTED', 'Gateway.start() was aborted', { cause: opts.signal.reason });
     }
     return gateway;
   }
@@ -305,13 +318,10 @@ export class Gateway {
             : s.sendPromptListChanged();
       Promise.resolve(sent).catch(() => {});
     }
+    // A session's own (scoped) upstream changed: 2026-07-28 listeners are no session's; they do not hear it.
+    if (key?.startsWith('session:')) return;
     for (const [path, handler] of this.#front?.modernHandlers() ?? []) {
-      if (
-        path !== '/mcp' &&
-        path !== `/servers/${encodeURIComponent(server)}/mcp` &&
-        path !== `/servers/${server}/mcp`
-      )
-        continue;
+      if (path !== '/mcp' && path !== `/servers/${server}/mcp`) continue;
       if (kind === 'tools') handler.notify.toolsChanged();
       else if (kind === 'resources') handler.notify.resourcesChanged();
       else handler.notify.promptsChanged();
@@ -366,6 +376,11 @@ function checkOptions(opts: GatewayOptions): void {
     throw new SwitchboardError(
       'E_INVALID_ARGUMENT',
       'the state key must be at least 32 bytes (openssl rand -base64 32 makes one)',
+    );
+  if (opts.token !== undefined && opts.token.trim() !== opts.token)
+    throw new SwitchboardError(
+      'E_INVALID_ARGUMENT',
+      'the token starts or ends with whitespace (a newline from a file?); HTTP trims header values, so no client could match it: remove it',
     );
   if (opts.token !== undefined && opts.token.length < 16)
     throw new SwitchboardError(

@@ -88,7 +88,8 @@ export class HttpFront {
     this.#store = store;
     this.#tokenDigest = opts.token ? digest(opts.token) : undefined;
     this.#allowedHosts = [...localhostAllowedHostnames(), ...(opts.allowedHosts ?? [])];
-    if (!LOOPBACK.has(opts.host))
+    // A wildcard bind (0.0.0.0, ::) names no host a client would send: those come from --allow-host.
+    if (!LOOPBACK.has(opts.host) && !isWildcard(opts.host))
       this.#allowedHosts.push(opts.host.includes(':') ? `[${opts.host}]` : opts.host);
     this.#allowedOrigins = [...localhostAllowedOrigins(), ...(opts.allowedOrigins ?? [])];
     this.#http = createServer((req, res) => {
@@ -144,7 +145,14 @@ export class HttpFront {
   // ---- one request ------------------------------------------------------------------------------
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] as string;
+    let path: string;
+    try {
+      // Origin-form (`/mcp`) or absolute-form (`http://host/mcp`) targets; the path is what routes.
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      writeRpcError(res, 400, -32600, 'the request target is not a valid URL path');
+      return;
+    }
     const view = this.#host.view(path);
     if (!view) {
       writeRpcError(
@@ -155,12 +163,21 @@ export class HttpFront {
       );
       return;
     }
-    // DNS rebinding (Host, then Origin), on the raw header strings: the SDK's own checks, without a
-    // web Request to carry them.
+    // DNS rebinding: Host and Origin checked as the strings they are (a malformed one is refused, 403),
+    // with the SDK's own checks and no web Request to carry them.
     const host = validateHostHeader(req.headers.host, this.#allowedHosts);
-    const origin = host.ok ? validateOriginHeader(req.headers.origin, this.#allowedOrigins) : host;
+    if (!host.ok) {
+      writeRpcError(
+        res,
+        403,
+        -32000,
+        `${host.message}; this gateway answers to ${this.#allowedHosts.join(', ')} (add a name with --allow-host)`,
+      );
+      return;
+    }
+    const origin = validateOriginHeader(req.headers.origin, this.#allowedOrigins);
     if (!origin.ok) {
-      writeRpcError(res, 403, -32000, origin.message);
+      writeRpcError(res, 403, -32000, `${origin.message} (allow an origin with --allow-origin)`);
       return;
     }
     if (this.#tokenDigest && !this.#authorized(req.headers.authorization)) {
@@ -227,12 +244,15 @@ export class HttpFront {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    const authInfo = this.#opts.token
-      ? { token: this.#opts.token, clientId: 'bearer', scopes: [] }
-      : undefined;
+    // The SDK hands this to the per-request factory: the token keys the scope, the address the limits.
+    const authInfo = {
+      token: this.#opts.token ?? '',
+      clientId: `addr:${req.socket.remoteAddress ?? 'unknown'}`,
+      scopes: [] as string[],
+    };
     const handler = this.#modernFor(path, view);
     return sendResponse(
-      await handler.fetch(webRequest(req, controller.signal), { parsedBody, authInfo }),
+      await handler.fetch(webRequest(req, path, controller.signal), { parsedBody, authInfo }),
       res,
     );
   }
@@ -261,7 +281,7 @@ export class HttpFront {
       }
       this.#store.touch(id, Date.now());
       this.#cancelOnDisconnect(session, res, parsedBody);
-      return sendResponse(await session.transport.handleRequest(webRequest(req), { parsedBody }), res);
+      return sendResponse(await session.transport.handleRequest(webRequest(req, path), { parsedBody }), res);
     }
     if (req.method !== 'POST' || !isInitializeRequest(parsedBody)) {
       writeRpcError(
@@ -302,7 +322,7 @@ export class HttpFront {
       if (live) void this.#end(live);
     };
     await server.connect(transport);
-    const response = await transport.handleRequest(webRequest(req), { parsedBody });
+    const response = await transport.handleRequest(webRequest(req, path), { parsedBody });
     if (!this.#live.has(sessionId)) {
       // The initialize failed: nothing of it stays.
       await server.close().catch(() => {});
@@ -330,15 +350,16 @@ export class HttpFront {
     });
   }
 
-  #modernFor(path: string, view: View): McpHttpHandler {
+  /** One handler per view (not per spelling of its path: `/mcp/` and `/servers/%65/mcp` are views too). */
+  #modernFor(_path: string, view: View): McpHttpHandler {
+    const path = view.server === undefined ? '/mcp' : `/servers/${view.server}/mcp`;
     let handler = this.#modern.get(path);
     if (!handler) {
       handler = createMcpHandler(
         (ctx) => {
-          const key = ctx.authInfo?.token
-            ? `bearer:${digest(ctx.authInfo.token).toString('hex').slice(0, 16)}`
-            : 'shared';
-          return this.#host.serve(view, { era: 'modern', key }).server;
+          const token = ctx.authInfo?.token;
+          const key = token ? `bearer:${digest(token).toString('hex').slice(0, 16)}` : 'shared';
+          return this.#host.serve(view, { era: 'modern', key, limitsKey: ctx.authInfo?.clientId }).server;
         },
         {
           legacy: 'reject',
@@ -377,6 +398,10 @@ export class HttpFront {
     if (!match || !this.#tokenDigest) return false;
     return timingSafeEqual(digest(match[1] as string), this.#tokenDigest);
   }
+}
+
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 export function isLoopback(host: string): boolean {
@@ -423,17 +448,17 @@ class RequestView {
   readonly headers: { get(name: string): string | null };
   readonly signal: AbortSignal | undefined;
 
-  constructor(req: IncomingMessage, signal?: AbortSignal) {
+  constructor(req: IncomingMessage, path: string, signal?: AbortSignal) {
     this.method = req.method ?? 'GET';
-    this.url = `http://${req.headers.host ?? 'localhost'}${req.url}`;
+    this.url = `http://localhost${path}`;
     this.headers = { get: (name) => header(req, name.toLowerCase()) ?? null };
     this.signal = signal;
   }
 }
 
 /** The request as the SDK's handlers take it (see RequestView). */
-function webRequest(req: IncomingMessage, signal?: AbortSignal): Request {
-  return new RequestView(req, signal) as unknown as Request;
+function webRequest(req: IncomingMessage, path: string, signal?: AbortSignal): Request {
+  return new RequestView(req, path, signal) as unknown as Request;
 }
 
 /** Reads a body up to `limit` bytes; undefined when it is over (the rest is not read). */

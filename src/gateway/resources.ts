@@ -15,6 +15,8 @@ import { UriTemplate } from '@modelcontextprotocol/server';
 const EXPLICIT = 'switchboard://';
 /** How many URIs from tool results are remembered (oldest forgotten first). */
 const MAX_LINKS = 10_000;
+/** A URI nobody listed makes the gateway read the lists again, at most this often. */
+const RELIST_AFTER_MS = 5000;
 
 export function explicitUri(server: string, uri: string): string {
   return `${EXPLICIT}${encodeURIComponent(server)}/${encodeURIComponent(uri)}`;
@@ -40,6 +42,8 @@ export class ResourceIndex {
   readonly #links = new Map<string, string>();
   readonly #templates = new Map<string, { template: string; matcher: UriTemplate | undefined }[]>();
   readonly #order: () => string[];
+  /** When a resource list was last read (-Infinity: never). */
+  #publishedAt = Number.NEGATIVE_INFINITY;
 
   constructor(order: () => string[]) {
     this.#order = order;
@@ -61,6 +65,7 @@ export class ResourceIndex {
         out.push(resource);
       } else if (owner !== server) out.push({ ...resource, uri: explicitUri(server, resource.uri) });
     }
+    this.#publishedAt = performance.now();
     this.#owners.clear();
     for (const [uri, server] of owners) this.#owners.set(uri, server);
     return out;
@@ -104,10 +109,16 @@ export class ResourceIndex {
   async route(
     uri: string,
     loadTemplates: () => Promise<unknown>,
+    loadList: () => Promise<unknown>,
   ): Promise<{ server: string; uri: string } | undefined> {
     const explicit = parseExplicit(uri);
     if (explicit) return this.#order().includes(explicit.server) ? explicit : undefined;
-    const owner = this.#owners.get(uri) ?? this.#links.get(uri);
+    let owner = this.#owners.get(uri) ?? this.#links.get(uri);
+    // Not known (yet): read the lists, then look again, so a read never depends on an earlier list.
+    if (!owner && performance.now() - this.#publishedAt > RELIST_AFTER_MS) {
+      await loadList().catch(() => {});
+      owner = this.#owners.get(uri);
+    }
     if (owner) return { server: owner, uri };
     if (this.#templates.size === 0) await loadTemplates().catch(() => {});
     for (const server of this.#order())

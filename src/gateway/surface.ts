@@ -621,7 +621,11 @@ class Surface {
       throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
     const target = this.#view.server
       ? { server: this.#view.server, uri }
-      : await this.#deps.resources.route(uri, () => this.#listTemplates());
+      : await this.#deps.resources.route(
+          uri,
+          () => this.#listTemplates(),
+          () => this.#listResources(),
+        );
     if (!target)
       throw new ProtocolError(
         -32002,
@@ -651,7 +655,11 @@ class Surface {
       throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
     const target = this.#view.server
       ? { server: this.#view.server, uri }
-      : await this.#deps.resources.route(uri, () => this.#listTemplates());
+      : await this.#deps.resources.route(
+          uri,
+          () => this.#listTemplates(),
+          () => this.#listResources(),
+        );
     if (!target)
       throw new ProtocolError(-32002, `resource '${uri}' is not listed by any server here`, { uri });
     const instance = this.#deps.upstreams.isScoped(target.server) ? this.#down.key : 'shared';
@@ -682,7 +690,11 @@ class Surface {
     } else if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
       const target = this.#view.server
         ? { server: this.#view.server, uri: ref.uri }
-        : await this.#deps.resources.route(ref.uri, () => this.#listTemplates());
+        : await this.#deps.resources.route(
+            ref.uri,
+            () => this.#listTemplates(),
+            () => this.#listResources(),
+          );
       if (!target) throw new ProtocolError(-32602, `no server here has a resource template '${ref.uri}'`);
       server = target.server;
       upstreamRef = { ...ref, uri: target.uri };

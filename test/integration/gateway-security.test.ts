@@ -285,31 +285,85 @@ describe('switchboard serve --stdio', () => {
     return client;
   };
 
-  // Progress spread over time (clock/countdown). The SDK 1.x client itself drops progress that arrives in
-  // the same read as its call's result (it handles notifications a microtask late, after the result has
-  // removed the call's progress handler): with a server that writes them together, it loses them even
-  // connected directly, so that case says nothing about the gateway.
-  test('progress reaches the SDK 1.x stdio client, in order, for its own call only', BOUND, async () => {
-    const client = await start();
-    try {
-      const seen: [string, string][] = [];
-      await Promise.all(
-        ['a', 'b'].map((who) =>
-          client.callTool({ name: 'clock__countdown', arguments: { from: 3, intervalMs: 40 } }, undefined, {
-            onprogress: (p) => seen.push([who, `${p.progress}/${p.total}`]),
-          }),
-        ),
-      );
-      for (const who of ['a', 'b'])
-        assert.deepEqual(
-          seen.filter(([w]) => w === who).map(([, p]) => p),
-          ['1/3', '2/3', '3/3'],
-          `call ${who}'s progress`,
-        );
-    } finally {
-      await client.close();
-    }
-  });
+  // On the wire, not through a client: SDK 1.x clients drop progress that shares a read with its call's
+  // result (they handle notifications a microtask late), which says nothing about the gateway. Two calls
+  // with their own progress tokens, at once: each token gets its own three steps, in order, before its
+  // result, and no other's. The upstream writes progress and result in one write (echo/progress).
+  test(
+    'progress over serve --stdio: each call gets its own, in order, before its result',
+    BOUND,
+    async () => {
+      const { spawn } = await import('node:child_process');
+      const { createInterface } = await import('node:readline');
+      const dir = mkdtempSync(join(tmpdir(), 'sb-serve-stdio-wire-'));
+      const config = join(dir, 'switchboard.json');
+      writeFileSync(config, JSON.stringify({ mcpServers: { echo: fixture('echo', { health: false }) } }));
+      const child = spawn(process.execPath, [BIN, 'serve', '--stdio', '--config', config], {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      const lines: Record<string, unknown>[] = [];
+      const waiters: (() => void)[] = [];
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const w of waiters.splice(0)) w();
+      });
+      const until = async (check: () => boolean) => {
+        while (!check()) await new Promise<void>((r) => waiters.push(r));
+      };
+      const send = (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`);
+      try {
+        send({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 't', version: '1' },
+          },
+        });
+        await until(() => lines.some((l) => l.id === 1));
+        send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        for (const [id, token] of [
+          [2, 'tok'],
+          [3, 7],
+        ] as const)
+          send({
+            jsonrpc: '2.0',
+            id,
+            method: 'tools/call',
+            params: {
+              name: 'echo__progress',
+              arguments: { nonce: `n${id}`, steps: 3 },
+              _meta: { progressToken: token },
+            },
+          });
+        await until(() => lines.some((l) => l.id === 2) && lines.some((l) => l.id === 3));
+        for (const [id, token] of [
+          [2, 'tok'],
+          [3, 7],
+        ] as const) {
+          const at = lines.findIndex((l) => l.id === id);
+          const mine = lines
+            .map((l, i) => ({ l, i }))
+            .filter(
+              ({ l }) => (l.params as { progressToken?: unknown } | undefined)?.progressToken === token,
+            );
+          assert.deepEqual(
+            mine.map(({ l }) => (l.params as { message?: string }).message),
+            [`n${id}:1`, `n${id}:2`, `n${id}:3`],
+            `token ${token}: its own progress, in order`,
+          );
+          assert.ok(
+            mine.every(({ i }) => i < at),
+            `token ${token}: progress before the result`,
+          );
+        }
+      } finally {
+        child.kill();
+      }
+    },
+  );
 
   test('an SDK 1.x stdio client lists and calls', BOUND, async () => {
     const client = await start();

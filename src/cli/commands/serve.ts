@@ -20,15 +20,28 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!http && !stdio) throw new UsageError("'serve' needs --http [host:]port or --stdio");
   if (http && stdio) throw new UsageError("'serve' takes --http or --stdio, not both");
   const listen = http ? parseListen(http) : undefined;
-  const token = ctx.flags.token ?? process.env.SWITCHBOARD_TOKEN ?? undefined;
+  const token = ctx.flags.token !== undefined ? ctx.flags.token : process.env.SWITCHBOARD_TOKEN;
+  if (token !== undefined && token.trim() === '')
+    throw new UsageError(
+      ctx.flags.token !== undefined
+        ? '--token is empty (an unset variable?); give the token, or leave --token out to serve without one'
+        : 'SWITCHBOARD_TOKEN is set but empty; unset it to serve without a token, or give it a value',
+    );
   const file = findConfig(ctx.flags.config);
+  let stopped: (() => void) | undefined;
+  let early = false;
+  const stop = (why: string) => {
+    if (ctx.flags.verbose) ctx.err(`stopping: ${why}`);
+    if (stopped) stopped();
+    else early = true;
+  };
   // In stdio mode stdout is the protocol: everything else goes to stderr.
   const say = stdio ? ctx.err : ctx.out;
   if (ctx.flags.verbose) ctx.err(`config: ${file}`);
   const gateway = await Gateway.start(file, {
     signal: ctx.signal,
     ...(listen ? { http: listen } : {}),
-    token: token || undefined,
+    token,
     allowedHosts: ctx.flags.allowHosts,
     allowedOrigins: ctx.flags.allowOrigins,
     onWarning: (message) => ctx.err(`warning: ${message}`),
@@ -51,10 +64,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     say('Ctrl-C to stop.');
   } else {
     gateway.serveStdio();
+    // The client closing our stdin is the end of the connection (the stdio transport's shutdown): stop.
+    process.stdin.once('end', () => stop('stdin closed'));
+    process.stdin.once('close', () => stop('stdin closed'));
     say(`mcp-switchboard gateway on stdio (${names.length} servers: ${names.join(', ')})`);
   }
   await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
+    stopped = resolve;
+    if (ctx.signal.aborted || early) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   say('stopping');
