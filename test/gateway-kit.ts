@@ -3,6 +3,8 @@
  * a 2025-era client, and the v2 client pinned to 2026-07-28), and a raw 2025-era session over fetch for
  * the cases where a test must choose the exact JSON-RPC ids and progress tokens.
  */
+
+import { request } from 'node:http';
 import {
   Client as ModernClient,
   StreamableHTTPClientTransport as ModernTransport,
@@ -248,6 +250,25 @@ export class RawSession {
     );
   }
 
+  /**
+   * Opens this session's GET stream (registered once its headers arrive); what the server sends on it
+   * unasked lands in `heard`, in order.
+   */
+  async stream(): Promise<{ heard: Message[]; close(): void }> {
+    const controller = new AbortController();
+    const response = await fetch(this.url, {
+      method: 'GET',
+      headers: { ...this.headers(), accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    if (!response.ok) throw new Error(`the GET stream was refused (HTTP ${response.status})`);
+    const heard: Message[] = [];
+    void (async () => {
+      for await (const m of messagesOf(response)) heard.push(m);
+    })().catch(() => {});
+    return { heard, close: () => controller.abort() };
+  }
+
   async delete(): Promise<number> {
     const response = await fetch(this.url, { method: 'DELETE', headers: this.headers() });
     await response.body?.cancel();
@@ -271,4 +292,74 @@ export function post(
     body: JSON.stringify(message),
     ...(signal ? { signal } : {}),
   });
+}
+
+/**
+ * A POST over node:http, for what fetch cannot choose: the Host header, and the local address the
+ * connection comes from (`127.0.0.2` is another client on loopback). The answer as a fetch Response.
+ */
+export function postVia(
+  url: string,
+  opts: { host?: string; localAddress?: string; headers?: Record<string, string>; signal?: AbortSignal },
+  body: string,
+): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(opts.host ? { host: opts.host } : {}),
+        ...opts.headers,
+      },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve(
+          new Response(Buffer.concat(chunks), {
+            status: res.statusCode ?? 0,
+            headers: { 'content-type': String(res.headers['content-type'] ?? '') },
+          }),
+        ),
+      );
+    });
+    req.end(body);
+  });
+}
+
+export const MODERN_VERSION = '2026-07-28';
+
+/**
+ * One raw 2026-07-28 request (no session: the version and client in `_meta`, the method in a header),
+ * from `localAddress` if given. Its JSON-RPC response (the message with its id).
+ */
+export async function modernRequest(
+  url: string,
+  method: string,
+  params: Record<string, unknown>,
+  opts: { id?: number; localAddress?: string; signal?: AbortSignal } = {},
+): Promise<Message> {
+  const id = opts.id ?? 1;
+  const name: Record<string, string> = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
+  const _meta = {
+    'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  const response = await postVia(
+    url,
+    {
+      ...opts,
+      headers: { 'mcp-method': method, 'mcp-protocol-version': MODERN_VERSION, ...name },
+    },
+    JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta } }),
+  );
+  for await (const m of messagesOf(response)) if (m.id === id) return m;
+  throw new Error(`no response to ${method} (HTTP ${response.status})`);
 }

@@ -67,6 +67,8 @@ interface LiveSession {
   view: View;
 }
 
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export class HttpFront {
@@ -165,7 +167,11 @@ export class HttpFront {
     }
     // DNS rebinding: Host and Origin checked as the strings they are (a malformed one is refused, 403),
     // with the SDK's own checks and no web Request to carry them.
-    const host = validateHostHeader(req.headers.host, this.#allowedHosts);
+    // A Host is a name or an address and an optional port: nothing else (no userinfo, no path).
+    const wellFormed = HOST_SHAPE.test(req.headers.host ?? '');
+    const host = wellFormed
+      ? validateHostHeader(req.headers.host, this.#allowedHosts)
+      : { ok: false as const, message: `Invalid Host header: ${JSON.stringify(req.headers.host ?? '')}` };
     if (!host.ok) {
       writeRpcError(
         res,

@@ -4,6 +4,8 @@
  * that caused them: over a 2025-era session as real requests, to a 2026-07-28 client as input_required
  * results, whether the upstream speaks 2026-07-28 (its input_required passes through, its requestState
  * sealed) or 2025-11-25 (the call is parked between rounds). A tampered requestState is refused.
+ * List changes reach 2026-07-28 listeners on every spelling of their path; a session's own upstream's
+ * change reaches that session only.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -14,9 +16,14 @@ import {
   askingStdio,
   type GatewayUnderTest,
   legacyClient,
+  type Message,
   modernClient,
+  RawSession,
   startGateway,
 } from '../gateway-kit.js';
+import { fixture, ROOT, waitFor } from '../helpers.js';
+
+const CONFORMANCE_STDIO = `${ROOT}test/fixtures/conformance-stdio.mjs`;
 
 const BOUND = { timeout: 30_000 };
 
@@ -235,4 +242,93 @@ describe('gateway: both eras on one URL', () => {
       await neu.close();
     }
   });
+});
+
+describe('gateway: list changes reach 2026-07-28 listeners', () => {
+  test('subscriptions/listen at any spelling of a path hears its view change', BOUND, async () => {
+    const gw = await startGateway({ mcpServers: { e: fixture('e', { health: false }) } });
+    const base = gw.url.replace(/\/mcp$/, '');
+    const paths = ['/mcp', '/mcp/', '/servers/e/mcp', '/servers/e/mcp/', '/servers/%65/mcp'];
+    const heard = new Map(paths.map((p) => [p, 0]));
+    const clients: Awaited<ReturnType<typeof modernClient>>[] = [];
+    try {
+      for (const path of paths) {
+        const client = await modernClient(base + path, answers(path));
+        clients.push(client);
+        client.setNotificationHandler('notifications/tools/list_changed', () => {
+          heard.set(path, (heard.get(path) ?? 0) + 1);
+        });
+        await client.listen({ toolsListChanged: true });
+      }
+      const session = await RawSession.open(gw.url);
+      const bumped = await session.request(1, 'tools/call', { name: 'e__bump', arguments: {} });
+      assert.ok(bumped.response.result, JSON.stringify(bumped.response));
+      const all = () => [...heard.values()].every((n) => n >= 1);
+      assert.ok(await waitFor(all, 5000), `each path heard it: ${JSON.stringify([...heard])}`);
+      assert.deepEqual([...heard.values()], [1, 1, 1, 1, 1], 'once each');
+    } finally {
+      for (const client of clients) await client.close();
+      await gw.close();
+    }
+  });
+
+  // A shared upstream's prompt change is the marker: each stream is in order, so whatever came before
+  // it on a stream was sent before it. The session's own tool change must come only to that session.
+  test(
+    "a session's own (scope session) upstream change reaches that session only, no other, no listener",
+    BOUND,
+    async () => {
+      const gw = await startGateway({
+        mcpServers: {
+          s: fixture('s', { scope: 'session', health: false }),
+          conf: { command: process.execPath, args: [CONFORMANCE_STDIO], health: false },
+        },
+      });
+      const a = await RawSession.open(gw.url);
+      const b = await RawSession.open(gw.url);
+      const aStream = await a.stream();
+      const bStream = await b.stream();
+      const listener = await modernClient(gw.url, answers('m'));
+      const mHeard: string[] = [];
+      try {
+        for (const kind of ['tools', 'prompts'] as const)
+          listener.setNotificationHandler(`notifications/${kind}/list_changed`, () => {
+            mHeard.push(`notifications/${kind}/list_changed`);
+          });
+        await listener.listen({ toolsListChanged: true, promptsListChanged: true });
+        const changes = (heard: Message[]) =>
+          heard.map((m) => m.method ?? '').filter((m) => m.endsWith('/list_changed'));
+        const own = await a.request(1, 'tools/call', { name: 's__bump', arguments: {} });
+        assert.ok(own.response.result, JSON.stringify(own.response));
+        assert.ok(
+          await waitFor(() => changes(aStream.heard).includes('notifications/tools/list_changed'), 5000),
+          'the session whose upstream changed heard it',
+        );
+        const marker = await a.request(2, 'tools/call', {
+          name: 'conf__test_trigger_prompt_change',
+          arguments: {},
+        });
+        assert.ok(marker.response.result, JSON.stringify(marker.response));
+        const PROMPTS = 'notifications/prompts/list_changed';
+        assert.ok(
+          await waitFor(
+            () =>
+              changes(bStream.heard).includes(PROMPTS) &&
+              mHeard.includes(PROMPTS) &&
+              changes(aStream.heard).includes(PROMPTS),
+            5000,
+          ),
+          'everyone heard the shared change',
+        );
+        assert.deepEqual(changes(bStream.heard), [PROMPTS], 'the other session heard only the shared change');
+        assert.deepEqual(mHeard, [PROMPTS], 'the 2026-07-28 listener heard only the shared change');
+        assert.deepEqual(changes(aStream.heard), ['notifications/tools/list_changed', PROMPTS]);
+      } finally {
+        aStream.close();
+        bStream.close();
+        await listener.close();
+        await gw.close();
+      }
+    },
+  );
 });

@@ -2,19 +2,25 @@
  * The gateway's calls and sessions end cleanly: cancelling one session's call leaves another's running on
  * the same upstream; a client that closes its response stream cancels its call upstream; a session's
  * DELETE or expiry cancels its calls and ends its session-scoped processes; one process per session,
- * capped by maxSessions, reaped when idle; per-session limits refuse the extra call of one session only.
+ * capped by maxSessions, reaped when idle; per-session limits refuse the extra call of one session only,
+ * and 2026-07-28 limits those of one client address only. A start-up aborted midway leaves no process.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { startHttpFixture } from '../fixtures/http-server.js';
 import {
   type GatewayUnderTest,
   legacyClient,
   type Message,
+  modernRequest,
   RawSession,
   startGateway,
 } from '../gateway-kit.js';
-import { chaos, fixture, running, waitFor } from '../helpers.js';
+import { chaos, fixture, processesWith, running, waitFor } from '../helpers.js';
 
 const BOUND = { timeout: 30_000 };
 
@@ -193,6 +199,80 @@ describe('gateway: calls and sessions end cleanly', () => {
       } finally {
         await gw.close();
       }
+    },
+  );
+
+  test(
+    '2026-07-28 limits are per client address: a full 127.0.0.1 does not refuse 127.0.0.2',
+    BOUND,
+    async () => {
+      const gw = await startGateway(
+        { mcpServers: { echo: fixture('echo', { health: false }) } },
+        { limits: { maxInFlight: 1, maxQueue: 0 } },
+      );
+      const stopSlow = new AbortController();
+      try {
+        const call = (id: number, nonce: string, localAddress: string, tool = 'echo', ms = 0) =>
+          modernRequest(
+            gw.url,
+            'tools/call',
+            { name: `echo__${tool}`, arguments: { nonce, ms } },
+            { id, localAddress, ...(tool === 'sleep' ? { signal: stopSlow.signal } : {}) },
+          );
+        const slow = call(1, 'slow', '127.0.0.1', 'sleep', 20_000).catch((err: Error) => err);
+        // 127.0.0.1 is full once its next call is refused (the slow one holds its one slot).
+        let refused: Message | undefined;
+        const full = async () => {
+          const m = await call(2, 'same', '127.0.0.1');
+          if (m.error) refused = m;
+          return refused !== undefined;
+        };
+        assert.ok(await waitFor(full, 5000, 50), 'a second call from 127.0.0.1 is refused');
+        assert.match(refused?.error?.message ?? '', /per-client limits/, JSON.stringify(refused));
+        const other = await call(3, 'other', '127.0.0.2');
+        assert.equal(field(other, 'nonce'), 'other', `127.0.0.2 runs: ${JSON.stringify(other)}`);
+        stopSlow.abort();
+        await slow;
+      } finally {
+        stopSlow.abort();
+        await gw.close();
+      }
+    },
+  );
+
+  test(
+    'Gateway.start aborted while an upstream lists its tools rejects with E_ABORTED and leaves no process',
+    BOUND,
+    async () => {
+      const name = `abort${process.pid}x${Date.now()}`;
+      const listing = join(mkdtempSync(join(tmpdir(), 'sb-abort-')), 'listing');
+      const controller = new AbortController();
+      const starting = Gateway.start(
+        {
+          mcpServers: {
+            // Connected, then its tools/list takes 10 s: the abort comes in the middle of start-up.
+            [name]: fixture(name, {
+              health: false,
+              env: { ECHO_LIST_DELAY_MS: '10000', ECHO_LIST_FILE: listing },
+            }),
+          },
+        },
+        { http: { host: '127.0.0.1', port: 0 }, signal: controller.signal },
+      );
+      assert.ok(await waitFor(() => existsSync(listing), 10_000), 'the upstream was asked for its tools');
+      controller.abort(new Error('stop now'));
+      const outcome = await starting.then(
+        async (gateway) => {
+          await gateway.close({ timeoutMs: 2000 });
+          return 'started, though aborted';
+        },
+        (err: { code?: string }) => err.code,
+      );
+      assert.equal(outcome, 'E_ABORTED');
+      assert.ok(
+        await waitFor(() => processesWith(name).length === 0, 5000),
+        `left behind: ${processesWith(name)}`,
+      );
     },
   );
 

@@ -1,12 +1,14 @@
 /**
  * The gateway's gates and bad input: Host and Origin (DNS rebinding), the bearer token, the body limit,
  * the content type, invalid JSON, batches, unknown sessions and tools; none of them disturbs a live
- * session, and the client's Authorization header never reaches an upstream. Also tool filters and
- * resources through /mcp, and `switchboard serve --stdio` end to end with the SDK 1.x stdio client.
+ * session, and the client's Authorization header never reaches an upstream. An empty or padded token is
+ * refused before anything is served; a malformed Host is a 403, a wildcard bind names --allow-host. Also
+ * tool filters and resources through /mcp, and `switchboard serve --stdio` end to end (and its end when
+ * stdin closes).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,10 +23,11 @@ import {
   messagesOf,
   modernClient,
   post,
+  postVia,
   RawSession,
   startGateway,
 } from '../gateway-kit.js';
-import { BIN, fixture, ROOT } from '../helpers.js';
+import { BIN, fixture, processesWith, ROOT, running, waitFor } from '../helpers.js';
 
 const BOUND = { timeout: 30_000 };
 const TOKEN = 'a-token-of-at-least-16-chars';
@@ -81,27 +84,7 @@ describe('gateway: gates and bad input', () => {
         });
       const json = { 'content-type': 'application/json' };
       // fetch cannot set Host: node:http can.
-      const withHost = (host: string, body: string) =>
-        new Promise<Response>((resolve, reject) => {
-          const req = request(gw.url, {
-            method: 'POST',
-            headers: { ...json, ...AUTH, host, accept: 'application/json, text/event-stream' },
-          });
-          req.on('error', reject);
-          req.on('response', (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve(
-                new Response(Buffer.concat(chunks), {
-                  status: res.statusCode ?? 0,
-                  headers: { 'content-type': String(res.headers['content-type'] ?? '') },
-                }),
-              ),
-            );
-          });
-          req.end(body);
-        });
+      const withHost = (host: string, body: string) => postVia(gw.url, { host, headers: AUTH }, body);
       const cases: [string, Promise<Response>, number, number | undefined][] = [
         ['no token', raw(json, JSON.stringify(init)), 401, -32001],
         [
@@ -224,7 +207,167 @@ describe('gateway: gates and bad input', () => {
   });
 });
 
+/** A config file with one echo fixture named `name` (a name a test can find its process by). */
+function echoConfig(name: string): string {
+  const config = join(mkdtempSync(join(tmpdir(), 'sb-serve-')), 'switchboard.json');
+  writeFileSync(config, JSON.stringify({ mcpServers: { [name]: fixture(name, { health: false }) } }));
+  return config;
+}
+
+/**
+ * Runs `switchboard serve` until it exits, or until it says it is serving (then it is stopped, and
+ * `served` is true): a refusal must come before the gateway serves anyone.
+ */
+function serveUntilServing(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; served: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let served = false;
+    let stderr = '';
+    const bound = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.stdout.on('data', (c: Buffer) => {
+      if (!served && c.toString().includes('gateway: http')) {
+        served = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('close', (code) => {
+      clearTimeout(bound);
+      resolve({ code, served, stderr });
+    });
+  });
+}
+
+describe('gateway: the token is given or not, never empty or padded', () => {
+  test(
+    'serve --token "" and an empty SWITCHBOARD_TOKEN: exit 2 with what to do, no open gateway',
+    BOUND,
+    async () => {
+      const config = echoConfig('tok');
+      for (const [what, args, env, says] of [
+        ['--token ""', ['--token', ''], { SWITCHBOARD_TOKEN: 'set-in-the-env-1234567' }, /--token is empty/],
+        ['SWITCHBOARD_TOKEN=""', [], { SWITCHBOARD_TOKEN: '' }, /SWITCHBOARD_TOKEN is set but empty/],
+      ] as const) {
+        const got = await serveUntilServing(['--http', '0', '--config', config, ...args], env);
+        assert.equal(got.served, false, `${what}: it served (with no token?)`);
+        assert.equal(got.code, 2, `${what}: ${got.stderr}`);
+        assert.match(got.stderr, says, what);
+      }
+    },
+  );
+
+  test('a token with leading or trailing whitespace is refused (E_INVALID_ARGUMENT)', BOUND, async () => {
+    for (const token of [`${TOKEN}\n`, ` ${TOKEN}`, `${TOKEN}\t`]) {
+      const outcome = await startGateway({ mcpServers: {} }, { token }).then(
+        async (gw) => {
+          await gw.close();
+          return { code: 'started', message: '' };
+        },
+        (err: { code?: string; message?: string }) => err,
+      );
+      assert.equal(outcome.code, 'E_INVALID_ARGUMENT', `${JSON.stringify(token)}: ${outcome.message}`);
+      assert.match(outcome.message ?? '', /whitespace/);
+    }
+    const got = await serveUntilServing(['--http', '0', '--config', echoConfig('tokws')], {
+      SWITCHBOARD_TOKEN: `${TOKEN}\n`,
+    });
+    assert.equal(got.served, false, 'it served with a token no client can send');
+    assert.notEqual(got.code, 0, got.stderr);
+    assert.match(got.stderr, /E_INVALID_ARGUMENT.*whitespace/);
+  });
+});
+
+describe('gateway: the Host header', () => {
+  const initWithHost = (gw: GatewayUnderTest, host: string) =>
+    postVia(gw.url, { host }, JSON.stringify(init)).then(rpcError);
+
+  test('a malformed Host is refused with 403, not a 500; the gateway goes on', BOUND, async () => {
+    const gw = await startGateway({ mcpServers: { echo: fixture('echo', { health: false }) } });
+    try {
+      const port = new URL(gw.url).port;
+      // A Host has no userinfo and no path (RFC 9110, 7.2): each of these is malformed.
+      for (const host of [
+        'a b',
+        `127.0.0.1:${port}@evil.example`,
+        `evil@127.0.0.1:${port}`,
+        `127.0.0.1:${port}/x`,
+      ]) {
+        const got = await initWithHost(gw, host);
+        assert.equal(got.status, 403, `Host ${JSON.stringify(host)}: ${JSON.stringify(got)}`);
+      }
+      const live = await RawSession.open(gw.url);
+      const r = await live.request(2, 'tools/call', { name: 'echo__echo', arguments: { nonce: 'after' } });
+      assert.equal((r.response.result?.structuredContent as { nonce?: string } | undefined)?.nonce, 'after');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test(
+    'a wildcard bind (0.0.0.0) refuses another address as Host, naming --allow-host; allowedHosts lets it in',
+    BOUND,
+    async () => {
+      const config = { mcpServers: { echo: fixture('echo', { health: false }) } };
+      const http = { host: '0.0.0.0', port: 0 };
+      // Bound to every address, reached here on 127.0.0.1, as another machine would by 192.0.2.2.
+      const via = (gw: GatewayUnderTest) => {
+        const port = new URL(gw.url).port;
+        return postVia(
+          `http://127.0.0.1:${port}/mcp`,
+          { host: `192.0.2.2:${port}`, headers: AUTH },
+          JSON.stringify(init),
+        );
+      };
+      const closed = await startGateway(config, { http, token: TOKEN });
+      try {
+        const got = await rpcError(await via(closed));
+        assert.equal(got.status, 403, JSON.stringify(got));
+        assert.match(got.message ?? '', /--allow-host/, JSON.stringify(got));
+      } finally {
+        await closed.close();
+      }
+      const open = await startGateway(config, { http, token: TOKEN, allowedHosts: ['192.0.2.2'] });
+      try {
+        const answer = await via(open);
+        assert.equal(answer.status, 200);
+        assert.ok(answer.headers.get('content-type'), 'an MCP answer');
+        let result: unknown;
+        for await (const m of messagesOf(answer)) result = m.result;
+        assert.equal((result as { protocolVersion?: string }).protocolVersion, LEGACY_VERSION);
+      } finally {
+        await open.close();
+      }
+    },
+  );
+});
+
 describe('gateway: resources through /mcp', () => {
+  test(
+    'a URI a server lists reads through /mcp in a fresh gateway, before any resources/list',
+    BOUND,
+    async () => {
+      const gw = await startGateway({
+        mcpServers: { a: fixture('a', { health: false }), b: fixture('b', { health: false }) },
+      });
+      try {
+        const session = await RawSession.open(gw.url);
+        const read = await session.request(1, 'resources/read', { uri: 'fixture://b/calls' });
+        const contents = read.response.result?.contents as { text?: string }[] | undefined;
+        assert.match(String(contents?.[0]?.text), /^b:\d+$/, `read from b: ${JSON.stringify(read.response)}`);
+      } finally {
+        await gw.close();
+      }
+    },
+  );
+
   test(
     'a resource_link from a tool result reads back; colliding URIs are listed in the explicit form',
     BOUND,
@@ -289,16 +432,38 @@ describe('switchboard serve --stdio', () => {
   // result (they handle notifications a microtask late), which says nothing about the gateway. Two calls
   // with their own progress tokens, at once: each token gets its own three steps, in order, before its
   // result, and no other's. The upstream writes progress and result in one write (echo/progress).
+  test('serve --stdio exits (0) when its stdin closes, and its upstream is gone', BOUND, async () => {
+    const name = `eof${process.pid}x${Date.now()}`;
+    const child = spawn(process.execPath, [BIN, 'serve', '--stdio', '--config', echoConfig(name)], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const bound = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    try {
+      // Up and answering: an initialize gets its answer, and the upstream runs.
+      const answered = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdin.write(`${JSON.stringify({ ...init, id: 1 })}\n`);
+      await answered;
+      assert.ok(await waitFor(() => processesWith(name).length > 0, 5000), 'the upstream started');
+      const upstream = processesWith(name);
+      child.stdin.end();
+      assert.equal(await exited, 0, 'exited by itself, with 0 (killed: it did not notice stdin close)');
+      assert.ok(
+        await waitFor(() => upstream.every((pid) => !running(pid)), 5000),
+        `upstream ${upstream} still runs`,
+      );
+    } finally {
+      clearTimeout(bound);
+      child.kill('SIGKILL');
+    }
+  });
+
   test(
     'progress over serve --stdio: each call gets its own, in order, before its result',
     BOUND,
     async () => {
-      const { spawn } = await import('node:child_process');
       const { createInterface } = await import('node:readline');
-      const dir = mkdtempSync(join(tmpdir(), 'sb-serve-stdio-wire-'));
-      const config = join(dir, 'switchboard.json');
-      writeFileSync(config, JSON.stringify({ mcpServers: { echo: fixture('echo', { health: false }) } }));
-      const child = spawn(process.execPath, [BIN, 'serve', '--stdio', '--config', config], {
+      const child = spawn(process.execPath, [BIN, 'serve', '--stdio', '--config', echoConfig('echo')], {
         stdio: ['pipe', 'pipe', 'ignore'],
       });
       const lines: Record<string, unknown>[] = [];
