@@ -615,8 +615,8 @@ class Surface {
     );
   }
 
-  async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
-    const uri = params.uri;
+  /** The server (and its own URI) a client's resource URI names here; -32002 when none does. */
+  async #routeUri(uri: unknown): Promise<{ server: string; uri: string }> {
     if (typeof uri !== 'string' || uri === '')
       throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
     const target = this.#view.server
@@ -632,6 +632,11 @@ class Surface {
         `resource '${uri}' is not listed by any server here; resources/list and resources/templates/list show what can be read`,
         { uri },
       );
+    return target;
+  }
+
+  async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
+    const target = await this.#routeUri(params.uri);
     const sb = await this.#sbFor(target.server);
     if (this.#down.era === 'modern')
       return this.#modern(sb, ctx, {
@@ -650,18 +655,8 @@ class Surface {
   }
 
   async #subscribe(params: Record<string, unknown>, on: boolean): Promise<Record<string, never>> {
-    const uri = params.uri;
-    if (typeof uri !== 'string' || uri === '')
-      throw new ProtocolError(-32602, 'a resource uri is required (params.uri)');
-    const target = this.#view.server
-      ? { server: this.#view.server, uri }
-      : await this.#deps.resources.route(
-          uri,
-          () => this.#listTemplates(),
-          () => this.#listResources(),
-        );
-    if (!target)
-      throw new ProtocolError(-32002, `resource '${uri}' is not listed by any server here`, { uri });
+    const uri = params.uri as string;
+    const target = await this.#routeUri(uri);
     const instance = this.#deps.upstreams.isScoped(target.server) ? this.#down.key : 'shared';
     if (!on) {
       await this.#deps.subscriptions.remove(target.server, instance, target.uri, this.#down.key);
@@ -688,14 +683,7 @@ class Surface {
       server = target.server;
       upstreamRef = { ...ref, name: target.name };
     } else if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
-      const target = this.#view.server
-        ? { server: this.#view.server, uri: ref.uri }
-        : await this.#deps.resources.route(
-            ref.uri,
-            () => this.#listTemplates(),
-            () => this.#listResources(),
-          );
-      if (!target) throw new ProtocolError(-32602, `no server here has a resource template '${ref.uri}'`);
+      const target = await this.#routeUri(ref.uri);
       server = target.server;
       upstreamRef = { ...ref, uri: target.uri };
     } else throw new ProtocolError(-32602, "params.ref must be a 'ref/prompt' or a 'ref/resource'");
