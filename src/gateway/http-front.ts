@@ -484,7 +484,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
       size += chunk.length;
       if (size > limit) {
         settle();
-        req.destroy();
+        // The rest is read and dropped, not cut off: the 413 must reach the client (under Connection: close).
+        req.resume();
         resolve(undefined);
         return;
       }

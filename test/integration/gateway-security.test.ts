@@ -107,6 +107,23 @@ describe('gateway: gates and bad input', () => {
           -32000,
         ],
         [
+          // No Content-Length (chunked): the limit is found while reading, and the 413 still arrives.
+          'body over the limit, streamed',
+          fetch(gw.url, {
+            method: 'POST',
+            headers: { accept: 'application/json, text/event-stream', ...json, ...AUTH },
+            body: new ReadableStream({
+              start(controller) {
+                for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(8192)));
+                controller.close();
+              },
+            }),
+            duplex: 'half',
+          } as RequestInit),
+          413,
+          -32000,
+        ],
+        [
           'wrong content type',
           raw({ 'content-type': 'text/plain', ...AUTH }, JSON.stringify(init)),
           415,
