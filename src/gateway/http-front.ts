@@ -570,7 +570,17 @@ async function sendResponse(response: Response, res: ServerResponse): Promise<vo
     for (;;) {
       read = await next;
       if (read.done || res.destroyed) break;
-      res.write(read.value);
+      // A slow reader holds the stream back (the SDK's own stream then queues), not our memory.
+      if (!res.write(read.value) && !res.destroyed)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
       next = reader.read();
     }
     finished = true;
