@@ -153,6 +153,7 @@ export class ParkedCall {
 /** Every parked call, by id; bounded. */
 export class Parking {
   readonly #calls = new Map<string, ParkedCall>();
+  readonly #onEnd = new Map<string, () => void>();
   readonly #max: number;
   readonly holdMs: number;
 
@@ -161,7 +162,8 @@ export class Parking {
     this.holdMs = opts.holdMs;
   }
 
-  open(): ParkedCall {
+  /** A new parked call; `onEnd` runs once when it ends (answered, failed, expired or cancelled). */
+  open(onEnd?: () => void): ParkedCall {
     if (this.#calls.size >= this.#max)
       throw new SwitchboardError(
         'E_QUEUE_FULL',
@@ -169,6 +171,7 @@ export class Parking {
       );
     const call = new ParkedCall();
     this.#calls.set(call.id, call);
+    if (onEnd) this.#onEnd.set(call.id, onEnd);
     return call;
   }
 
@@ -181,11 +184,14 @@ export class Parking {
   }
 
   hold(call: ParkedCall): void {
-    call.hold(this.holdMs, () => this.#calls.delete(call.id));
+    call.hold(this.holdMs, () => this.drop(call));
   }
 
   drop(call: ParkedCall): void {
     this.#calls.delete(call.id);
+    const onEnd = this.#onEnd.get(call.id);
+    this.#onEnd.delete(call.id);
+    onEnd?.();
   }
 
   get size(): number {
@@ -193,7 +199,9 @@ export class Parking {
   }
 
   closeAll(reason: Error): void {
-    for (const call of this.#calls.values()) call.cancel(reason);
-    this.#calls.clear();
+    for (const call of [...this.#calls.values()]) {
+      call.cancel(reason);
+      this.drop(call);
+    }
   }
 }

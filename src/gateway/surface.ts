@@ -131,6 +131,9 @@ export function buildServer(deps: SurfaceDeps, view: View, down: Downstream): Se
   return server;
 }
 
+/** The upstreams a request keeps busy while it runs, by its context. */
+const busyServers = new WeakMap<ServerContext, (() => void)[]>();
+
 /** The last progress notification sent for a request, by its context. */
 const progressSent = new WeakMap<ServerContext, Promise<void>>();
 
@@ -170,9 +173,14 @@ class Surface {
       this.#server.setRequestHandler(
         method as 'ping',
         (async (req: { params?: unknown }, ctx: ServerContext) => {
-          const result = await this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx));
-          await afterProgress(ctx);
-          return result;
+          try {
+            const result = await this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx));
+            await afterProgress(ctx);
+            return result;
+          } finally {
+            for (const release of busyServers.get(ctx) ?? []) release();
+            busyServers.delete(ctx);
+          }
         }) as never,
       );
     // Only what this view declared: the SDK refuses a handler for an undeclared capability.
@@ -233,8 +241,19 @@ class Surface {
     return this.#view.server ? name : qualified;
   }
 
-  async #sbFor(server: string): Promise<Switchboard> {
-    return this.#deps.upstreams.forServer(server, this.#down.key);
+  /**
+   * The switchboard that serves `server` for this client. With the request's `ctx`, the server counts as
+   * busy for this client until the request ends, so an idle reaper never ends a scoped upstream under it.
+   */
+  async #sbFor(server: string, ctx?: ServerContext): Promise<Switchboard> {
+    const starting = this.#deps.upstreams.forServer(server, this.#down.key);
+    if (ctx) {
+      // In the same turn as forServer: the instance it found or started is held before any reaper runs.
+      const held = busyServers.get(ctx) ?? [];
+      held.push(this.#deps.upstreams.hold(server, this.#down.key));
+      busyServers.set(ctx, held);
+    }
+    return starting;
   }
 
   /** Every switchboard this view lists from, each with the servers it serves here. */
@@ -400,9 +419,8 @@ class Surface {
   async #callTool(params: Record<string, unknown>, ctx: ServerContext): Promise<CallToolResult> {
     const target = this.#resolve(params.name, 'tool');
     const args = (params.arguments ?? {}) as Record<string, unknown>;
-    const sb = await this.#sbFor(target.server);
+    const sb = await this.#sbFor(target.server, ctx);
     const release = await this.#down.limiter.enter(ctx.mcpReq.signal);
-    this.#deps.upstreams.busy(target.server, this.#down.key, 1);
     try {
       const result =
         this.#down.era === 'legacy'
@@ -422,7 +440,6 @@ class Surface {
       if (!this.#view.server) this.#deps.resources.remember(target.server, result);
       return result;
     } finally {
-      this.#deps.upstreams.busy(target.server, this.#down.key, -1);
       release();
     }
   }
@@ -513,7 +530,14 @@ class Surface {
         );
       parked.answer(ctx.mcpReq.inputResponses);
     } else {
-      parked = this.#deps.parking.open();
+      // A parked call keeps its (scoped) upstream busy until it ends, across the client's rounds.
+      const release = this.#deps.upstreams.hold(req.server, this.#down.key);
+      try {
+        parked = this.#deps.parking.open(release);
+      } catch (err) {
+        release();
+        throw err;
+      }
       const call = parked;
       const opts: CallOptions = {
         inputRequired: 'return',
@@ -597,7 +621,7 @@ class Surface {
 
   async #getPrompt(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
     const target = this.#resolve(params.name, 'prompt');
-    const sb = await this.#sbFor(target.server);
+    const sb = await this.#sbFor(target.server, ctx);
     const args = (params.arguments ?? {}) as Record<string, string>;
     if (this.#down.era === 'modern')
       return this.#modern(sb, ctx, {
@@ -637,7 +661,7 @@ class Surface {
 
   async #readResource(params: Record<string, unknown>, ctx: ServerContext): Promise<Record<string, unknown>> {
     const target = await this.#routeUri(params.uri);
-    const sb = await this.#sbFor(target.server);
+    const sb = await this.#sbFor(target.server, ctx);
     if (this.#down.era === 'modern')
       return this.#modern(sb, ctx, {
         server: target.server,
@@ -687,7 +711,7 @@ class Surface {
       server = target.server;
       upstreamRef = { ...ref, uri: target.uri };
     } else throw new ProtocolError(-32602, "params.ref must be a 'ref/prompt' or a 'ref/resource'");
-    const sb = await this.#sbFor(server);
+    const sb = await this.#sbFor(server, ctx);
     return sb.complete(server, { ...params, ref: upstreamRef }, { signal: ctx.mcpReq.signal });
   }
 }

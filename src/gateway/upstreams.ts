@@ -22,6 +22,8 @@ interface Scoped {
   lastUsed: number;
   /** Calls running on it now: an instance with calls is never idle. */
   busy: number;
+  /** Its switchboard has started (idle time counts from then). */
+  started: boolean;
 }
 
 export type ListKind = 'tools' | 'resources' | 'prompts';
@@ -131,23 +133,50 @@ export class Upstreams {
         `server '${server}' runs one process per session and ${running} sessions have one (maxSessions ${max}); ` +
           'end an idle session, or raise maxSessions in its config entry',
       );
-    const scoped: Scoped = { key, server, lastUsed: Date.now(), busy: 0, sb: undefined as never };
+    const scoped: Scoped = {
+      key,
+      server,
+      lastUsed: Date.now(),
+      busy: 0,
+      started: false,
+      sb: undefined as never,
+    };
     scoped.sb = Switchboard.start(this.#config, {
       only: [server],
       on: listeners(this.#events, key),
     });
     this.#scoped.set(id, scoped);
-    scoped.sb.catch(() => this.#scoped.delete(id));
+    // Idle time counts from when it is ready: a start is never idle.
+    scoped.sb.then(
+      () => {
+        scoped.started = true;
+        scoped.lastUsed = Date.now();
+      },
+      () => {
+        if (this.#scoped.get(id) === scoped) this.#scoped.delete(id);
+      },
+    );
     this.#arm();
     return scoped.sb;
   }
 
-  /** Marks a call running on `server` for `key`, so the idle reaper leaves its instance alone. */
-  busy(server: string, key: string, delta: 1 | -1): void {
+  /**
+   * Marks work running on `key`'s instance of `server` (call it right after `forServer`, in the same
+   * turn), so the idle reaper leaves that instance alone; the returned release ends the mark, once, on
+   * that same instance (not on a newer one under the same name).
+   */
+  hold(server: string, key: string): () => void {
     const scoped = this.#scoped.get(`${server}\0${key}`);
-    if (!scoped) return;
-    scoped.busy += delta;
+    if (!scoped) return () => {};
+    scoped.busy++;
     scoped.lastUsed = Date.now();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      scoped.busy--;
+      scoped.lastUsed = Date.now();
+    };
   }
 
   /** The session-scoped servers, in config order. */
@@ -186,7 +215,7 @@ export class Upstreams {
     const now = Date.now();
     for (const [id, s] of this.#scoped) {
       const idle = this.entry(s.server)?.idleMs ?? Number.POSITIVE_INFINITY;
-      if (s.busy > 0 || now - s.lastUsed < idle) continue;
+      if (!s.started || s.busy > 0 || now - s.lastUsed < idle) continue;
       this.#scoped.delete(id);
       s.sb.then((sb) => sb.close()).catch(() => {});
     }

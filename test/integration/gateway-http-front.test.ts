@@ -18,7 +18,8 @@ describe('gateway: the HTTP front sends responses', () => {
       gw = await startGateway({ mcpServers: { echo: fixture('echo', { health: false }) } });
       const session = await RawSession.open(gw.url);
 
-      // Quick: the SSE body holds just the answer, sent with its length.
+      // Quick: the SSE body holds just the answer. Sent whole, it carries its length, which must be right
+      // (whether it goes whole depends on timing: an answer later than 20 ms streams; not asserted).
       const quick = await session.post({
         jsonrpc: '2.0',
         id: 1,
@@ -28,7 +29,8 @@ describe('gateway: the HTTP front sends responses', () => {
       assert.equal(quick.status, 200);
       assert.match(quick.headers.get('content-type') ?? '', /^text\/event-stream/);
       const text = await quick.text();
-      assert.equal(Number(quick.headers.get('content-length')), Buffer.byteLength(text));
+      const length = quick.headers.get('content-length');
+      if (length !== null) assert.equal(Number(length), Buffer.byteLength(text));
       assert.match(text, /quick-1/);
 
       // Streamed: progress first, on this request's stream, then the answer.

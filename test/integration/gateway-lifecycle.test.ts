@@ -13,9 +13,11 @@ import { describe, test } from 'node:test';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { startHttpFixture } from '../fixtures/http-server.js';
 import {
+  askingStdio,
   type GatewayUnderTest,
   legacyClient,
   type Message,
+  modernClient,
   modernRequest,
   RawSession,
   startGateway,
@@ -172,6 +174,36 @@ describe('gateway: calls and sessions end cleanly', () => {
       await gw.close();
     }
   });
+
+  test(
+    'scope session: a call parked for a 2026-07-28 client keeps its upstream from being reaped',
+    BOUND,
+    async () => {
+      const gw = await startGateway({
+        mcpServers: { q: askingStdio('q', { scope: 'session', idleMs: 100 }) },
+      });
+      const client = await modernClient(gw.url, undefined, { autoFulfill: false });
+      try {
+        const first = (await client.callTool({ name: 'q__ask', arguments: { nonce: 'held' } }, {
+          allowInputRequired: true,
+        } as never)) as {
+          resultType?: string;
+        };
+        assert.equal(first.resultType, 'input_required', JSON.stringify(first));
+        assert.equal(gw.gateway.stats().parked, 1);
+        // Several reaper periods (idleMs / 4) pass with no request: the parked call is work in progress.
+        await new Promise((r) => setTimeout(r, 600));
+        assert.deepEqual(
+          gw.gateway.stats().scoped,
+          { q: 1 },
+          'the upstream the parked call waits on is kept',
+        );
+      } finally {
+        await client.close();
+        await gw.close();
+      }
+    },
+  );
 
   test(
     'per-session limits: the third concurrent call of one session is refused, another session runs',
