@@ -318,8 +318,8 @@ log(
     `1 vs ${cfg.scaleServers} configured, memory of ${cfg.memoryUpstreams} upstreams${args.smoke ? ' (smoke)' : ''}`,
 );
 for (let round = 1; round <= cfg.rounds; round++) {
-  // A contender skipped once (library not built, bench deps missing, not written yet) stays skipped.
   loadSamples.push(loadSample(`round ${round} before`, os.loadavg()));
+  // A contender skipped once (library not built, bench deps missing, not written yet) stays skipped.
   const order = roundOrder(selected.filter((c) => perRound.get(c.name)[0]?.status !== 'skipped'));
   orders.push(order.map((c) => c.name));
   const queue = [...order];
@@ -434,20 +434,20 @@ const summary = {
   load,
   targets: judgeTargets(
     {
-    inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
-    inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.25, 'lower'),
-    inlineThroughputToFloor: target(
-      figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
-      0.8,
-      'higher',
-    ),
-    scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
-    scaleThroughputManyToOne: target(
-      pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
-      0.9,
-      'higher',
-    ),
-    inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
+      inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
+      inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.25, 'lower'),
+      inlineThroughputToFloor: target(
+        figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
+        0.8,
+        'higher',
+      ),
+      scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
+      scaleThroughputManyToOne: target(
+        pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
+        0.9,
+        'higher',
+      ),
+      inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
     },
     load,
   ),
