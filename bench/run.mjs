@@ -6,7 +6,7 @@
 // reported, with ratios to each scenario's reference rows from the same run.
 //
 //   node bench/run.mjs [--smoke] [--only a,b] [--scenarios s,t] [--rounds N] [--calls N]
-//                      [--baseline DIR] [--out results/name]
+//                      [--baseline DIR] [--out results/name] [--busy-load X]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -19,7 +19,17 @@ import vm from 'node:vm';
 import { baselineContenders, contenders as allContenders } from './lib/contenders.mjs';
 import { median, nsToUs, pct, saturate, sequential, shuffle, withTimeout } from './lib/measure.mjs';
 import { killAllPeers, peerOptions, SkipError } from './lib/procs.mjs';
-import { pathsOf, renderSvg, renderTable, SECTIONS } from './lib/report.mjs';
+import {
+  BUSY_LOAD,
+  busyOf,
+  judgeTargets,
+  loadSample,
+  pathsOf,
+  renderMachine,
+  renderSvg,
+  renderTable,
+  SECTIONS,
+} from './lib/report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 
@@ -32,6 +42,7 @@ const { values: args } = parseArgs({
     calls: { type: 'string' },
     baseline: { type: 'string' },
     out: { type: 'string' },
+    'busy-load': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -43,7 +54,7 @@ const SCENARIO_NAMES = SECTIONS.map((s) => s.scenario);
 
 if (args.help) {
   console.log(`usage: node bench/run.mjs [--smoke] [--only name,name] [--scenarios ${SCENARIO_NAMES.join(',')}]
-                         [--rounds N] [--calls N] [--baseline DIR] [--out results/NAME]
+                         [--rounds N] [--calls N] [--baseline DIR] [--out results/NAME] [--busy-load X]
 contenders: ${contenders.map((c) => c.name).join(', ')}`);
   process.exit(0);
 }
@@ -51,6 +62,13 @@ contenders: ${contenders.map((c) => c.name).join(', ')}`);
 const positiveInt = (v, name) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${v}`);
+  return n;
+};
+const busyLoad = (v) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new Error(`--busy-load wants a load average (a number >= 0), got ${v}`);
+  }
   return n;
 };
 const list = (v) =>
@@ -112,6 +130,7 @@ const PROFILES = {
 const cfg = { ...(args.smoke ? PROFILES.smoke : PROFILES.full) };
 if (args.rounds) cfg.rounds = positiveInt(args.rounds, 'rounds');
 if (args.calls) cfg.calls = positiveInt(args.calls, 'calls');
+cfg.busyLoad = args['busy-load'] === undefined ? BUSY_LOAD : busyLoad(args['busy-load']);
 cfg.watchdogMs += cfg.watchdogPerRoundMs * cfg.rounds;
 peerOptions.termGraceMs = cfg.peerTermGraceMs;
 const outBase = resolve(BENCH, args.out ?? (args.smoke ? 'results/smoke' : 'results/latest'));
@@ -288,7 +307,9 @@ function describe(res) {
 }
 
 const perRound = new Map(selected.map((c) => [c.name, []]));
-const loadAtStart = os.loadavg();
+// The load averages before and after the run and each round: a 1-minute average at or over
+// cfg.busyLoad at any of them means the figures shared the machine, and no target is judged.
+const loadSamples = [loadSample('start', os.loadavg())];
 const orders = [];
 const started = Date.now();
 log(
@@ -297,6 +318,7 @@ log(
     `1 vs ${cfg.scaleServers} configured, memory of ${cfg.memoryUpstreams} upstreams${args.smoke ? ' (smoke)' : ''}`,
 );
 for (let round = 1; round <= cfg.rounds; round++) {
+  loadSamples.push(loadSample(`round ${round} before`, os.loadavg()));
   // A contender skipped once (library not built, bench deps missing, not written yet) stays skipped.
   const order = roundOrder(selected.filter((c) => perRound.get(c.name)[0]?.status !== 'skipped'));
   orders.push(order.map((c) => c.name));
@@ -315,7 +337,10 @@ for (let round = 1; round <= cfg.rounds; round++) {
     }
   };
   await Promise.all(Array.from({ length: cfg.lanes }, lane));
+  loadSamples.push(loadSample(`round ${round} after`, os.loadavg()));
 }
+loadSamples.push(loadSample('end', os.loadavg()));
+const load = busyOf(loadSamples, cfg.busyLoad);
 
 // ----------------------------------------------------------- summary ----
 
@@ -404,28 +429,28 @@ const netRounds = (pairedRounds['switchboard-inline-N-configured'] ?? []).flatMa
 });
 
 const figure = (name, key) => okRow(name)?.[key] ?? null;
-const target = (value, limit, better) => ({
-  value,
-  target: limit,
-  met: value === null ? null : better === 'lower' ? value <= limit : value >= limit,
-});
+const target = (value, limit, better) => ({ value, target: limit, better });
 const summary = {
-  targets: {
-    inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
-    inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.25, 'lower'),
-    inlineThroughputToFloor: target(
-      figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
-      0.8,
-      'higher',
-    ),
-    scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
-    scaleThroughputManyToOne: target(
-      pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
-      0.9,
-      'higher',
-    ),
-    inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
-  },
+  load,
+  targets: judgeTargets(
+    {
+      inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
+      inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.25, 'lower'),
+      inlineThroughputToFloor: target(
+        figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
+        0.8,
+        'higher',
+      ),
+      scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
+      scaleThroughputManyToOne: target(
+        pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
+        0.9,
+        'higher',
+      ),
+      inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
+    },
+    load,
+  ),
   scalePairedRounds: pairedRounds,
   scale: {
     floorP50ManyToOne: pairedMedian('floor-N-upstreams', 'p50Ratio'),
@@ -459,9 +484,10 @@ const machine = {
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   node: process.version,
   date: new Date().toISOString(),
-  // 1/5/15-minute load averages: well above the bench's own ~2 means something else was running.
-  loadAvgAtStart: loadAtStart.map((x) => +x.toFixed(2)),
-  loadAvgAtEnd: os.loadavg().map((x) => +x.toFixed(2)),
+  // 1/5/15-minute load averages at the start, before and after each round, and at the end.
+  loadAvgAtStart: loadSamples[0].loadAvg,
+  loadAvgAtEnd: loadSamples.at(-1).loadAvg,
+  loadSamples,
 };
 const versions = Object.fromEntries(
   [
@@ -517,33 +543,34 @@ writeFileSync(
   `${outBase}.svg`,
   renderSvg(sections, {
     title: `mcp-switchboard bench: one echo tools/call${args.smoke ? ' (smoke)' : ''}`,
-    subtitle: `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s)`,
+    subtitle: `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s) · load average up to ${load.peakLoadAvg1.toFixed(2)}${load.busy ? ' (busy machine: targets not judged)' : ''}`,
   }),
 );
 
+console.log(renderMachine(machine, load));
 for (const s of sections) {
   if (s.rows.length === 0) continue;
   console.log(`\n${s.title}\n${renderTable(s.rows, s.columns)}`);
 }
 const fmtN = (v, digits = 2) => (v === null || v === undefined ? '-' : v.toFixed(digits));
 const fmt = (t, digits = 2) => fmtN(t.value, digits);
-const verdict = (t) => (t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met');
 const T = summary.targets;
 console.log(
-  `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${verdict(T.inlineP50ToFloor)}; ` +
-    `interleaved: ${fmt(T.inlineP50ToFloorInterleaved)}x, ${verdict(T.inlineP50ToFloorInterleaved)}), ` +
-    `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 0.8: ${verdict(T.inlineThroughputToFloor)}),` +
-    `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${verdict(T.scaleP50ManyToOne)}), ` +
-    `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${verdict(T.scaleThroughputManyToOne)}) [median of per-round pairs];` +
+  `${load.busy ? `\nbusy machine: load average ${load.peakLoadAvg1.toFixed(2)}: no target is judged.` : ''}` +
+    `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${T.inlineP50ToFloor.verdict}; ` +
+    `interleaved: ${fmt(T.inlineP50ToFloorInterleaved)}x, ${T.inlineP50ToFloorInterleaved.verdict}), ` +
+    `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 0.8: ${T.inlineThroughputToFloor.verdict}),` +
+    `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${T.scaleP50ManyToOne.verdict}), ` +
+    `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${T.scaleThroughputManyToOne.verdict}) [median of per-round pairs];` +
     `\n    the floor beside ${cfg.scaleServers - 1} idle processes: p50 ${fmtN(summary.scale.floorP50ManyToOne)}x, calls/s ${fmtN(summary.scale.floorThroughputManyToOne)}x;` +
     ` net of that: p50 ${fmtN(summary.scale.netP50)}x, calls/s ${fmtN(summary.scale.netThroughput)}x,` +
-    `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${verdict(T.inlineRssPerUpstreamMB)})`,
+    `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${T.inlineRssPerUpstreamMB.verdict})`,
 );
 console.log(
   `\nclient: raw-ndjson = floor client, no MCP library; sdk1/sdk2 = MCP SDK Client; undici-raw = raw JSON-RPC over a` +
     `\nkeep-alive undici Pool; switchboard = Switchboard#callTool. p50/p99 at concurrency 1, calls/s at concurrency ${cfg.concurrency};` +
     `\nratios against the section's reference rows (floor / sdk2: floor and sdk2-stdio, or floor-fanout and sdk2-fanout).` +
-    `\n${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; ${cfg.rounds} round(s) in ${report.durationSeconds.toFixed(1)} s` +
+    `\n${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; load average up to ${load.peakLoadAvg1.toFixed(2)}; ${cfg.rounds} round(s) in ${report.durationSeconds.toFixed(1)} s` +
     `\nwrote ${relative(process.cwd(), outBase)}.{json,svg}`,
 );
 

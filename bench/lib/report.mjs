@@ -224,3 +224,47 @@ export function renderSvg(sections, { title, subtitle }) {
     '</svg>',
   ].join('\n')}\n`;
 }
+
+// ------------------------------------------------------------ machine and verdicts ----
+
+/** A load average (1-minute) at or over this means other work shared the machine: targets are not judged. */
+export const BUSY_LOAD = 1.5;
+
+/** One sample of the 1/5/15-minute load averages, labelled with when it was taken. */
+export const loadSample = (at, loadavg) => ({ at, loadAvg: loadavg.map((x) => +x.toFixed(2)) });
+
+/** The highest 1-minute load average among the samples, and whether it reached `limit`. */
+export function busyOf(samples, limit = BUSY_LOAD) {
+  const peak = Math.max(...samples.map((s) => s.loadAvg[0]));
+  return { limit, peakLoadAvg1: peak, busy: peak >= limit };
+}
+
+/**
+ * Each target's verdict: `met` is true or false only when the figure was measured on a quiet machine;
+ * on a busy one it is null and the verdict says so.
+ */
+export function judgeTargets(targets, { busy }) {
+  return Object.fromEntries(
+    Object.entries(targets).map(([key, { value, target, better }]) => {
+      const met = value === null ? null : better === 'lower' ? value <= target : value >= target;
+      const verdict =
+        value === null ? 'not measured' : busy ? 'not judged: busy machine' : met ? 'met' : 'not met';
+      return [key, { value, target, better, met: busy ? null : met, verdict }];
+    }),
+  );
+}
+
+/** The header printed above the tables: the machine, its load averages, and the busy-machine warning. */
+export function renderMachine(machine, load) {
+  const fmt = (s) => `${s.at} ${s.loadAvg[0].toFixed(2)}`;
+  const lines = [
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}`,
+    `load average (1 min): ${machine.loadSamples.map(fmt).join(', ')}`,
+  ];
+  if (load.busy) {
+    lines.push(
+      `busy machine: load average ${load.peakLoadAvg1.toFixed(2)} (>= ${load.limit}): targets are not judged`,
+    );
+  }
+  return lines.join('\n');
+}

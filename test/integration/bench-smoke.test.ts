@@ -4,6 +4,7 @@
  * asserted, only that each figure exists, is positive, and that each ratio is taken against the reference
  * rows of the same run. Contenders that need bench/node_modules run when it is installed; otherwise they
  * must be reported skipped with the command that installs it, and this test says so with a skip.
+ * The machine (CPU, cores, load averages) is recorded, and on a busy machine no target is judged.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -70,9 +71,32 @@ interface Row {
   ratios: Record<string, number | null>;
   ratioRefs?: Record<string, string>;
 }
+interface Target {
+  value: number | null;
+  target: number;
+  met: boolean | null;
+  verdict: string;
+}
 interface Report {
-  config: { smoke: boolean; fanoutServers: number; scaleServers: number; memoryUpstreams: number };
-  summary: { scalePairedRounds: Record<string, { p50Ratio: number; throughputRatio: number }[]> };
+  machine: {
+    cpuModel: string;
+    cores: number;
+    loadAvgAtStart: number[];
+    loadAvgAtEnd: number[];
+    loadSamples: { at: string; loadAvg: number[] }[];
+  };
+  config: {
+    smoke: boolean;
+    fanoutServers: number;
+    scaleServers: number;
+    memoryUpstreams: number;
+    busyLoad: number;
+  };
+  summary: {
+    scalePairedRounds: Record<string, { p50Ratio: number; throughputRatio: number }[]>;
+    load: { limit: number; peakLoadAvg1: number; busy: boolean };
+    targets: Record<string, Target>;
+  };
   results: Row[];
 }
 
@@ -91,11 +115,14 @@ function benchProcesses(): Set<number> {
   return found;
 }
 
-function runSmoke(): Promise<{ code: number; stdout: string; stderr: string }> {
+function runSmoke(
+  out = OUT,
+  extra: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(BENCH, 'run.mjs'), '--smoke', '--out', OUT],
+      [join(BENCH, 'run.mjs'), '--smoke', '--out', out, ...extra],
       { cwd: ROOT, timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
@@ -106,6 +133,50 @@ function runSmoke(): Promise<{ code: number; stdout: string; stderr: string }> {
 const positive = (v: number | undefined): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 const close = (a: number | null | undefined, b: number): boolean =>
   typeof a === 'number' && Math.abs(a - b) <= 1e-9 * Math.abs(b);
+const readReport = (out: string): Report =>
+  JSON.parse(readFileSync(join(BENCH, `${out}.json`), 'utf8')) as Report;
+const loadAvg = (v: unknown): boolean =>
+  Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+
+/** The machine and the load averages are in the report; `busy` follows the samples; a busy run judges nothing. */
+function checkMachineAndVerdicts(report: Report, stdout: string, rounds: number): void {
+  const { machine, summary } = report;
+  assert.equal(typeof machine.cpuModel, 'string');
+  assert.ok(machine.cpuModel.length > 0, 'cpu model is empty');
+  assert.ok(Number.isInteger(machine.cores) && machine.cores > 0, `cores ${machine.cores}`);
+  assert.ok(loadAvg(machine.loadAvgAtStart), `loadAvgAtStart ${machine.loadAvgAtStart}`);
+  assert.ok(loadAvg(machine.loadAvgAtEnd), `loadAvgAtEnd ${machine.loadAvgAtEnd}`);
+  const expected = ['start'];
+  for (let round = 1; round <= rounds; round++)
+    expected.push(`round ${round} before`, `round ${round} after`);
+  expected.push('end');
+  assert.deepEqual(
+    machine.loadSamples.map((s) => s.at),
+    expected,
+  );
+  for (const s of machine.loadSamples) assert.ok(loadAvg(s.loadAvg), `${s.at}: ${s.loadAvg}`);
+  const peak = Math.max(...machine.loadSamples.map((s) => s.loadAvg[0]!));
+  assert.equal(summary.load.peakLoadAvg1, peak);
+  assert.equal(summary.load.limit, report.config.busyLoad);
+  assert.equal(summary.load.busy, peak >= report.config.busyLoad);
+  assert.ok(stdout.includes(`machine: ${machine.cpuModel}, ${machine.cores} cores`), stdout.slice(0, 500));
+  for (const [key, t] of Object.entries(summary.targets)) {
+    if (t.value === null) {
+      assert.deepEqual([t.met, t.verdict], [null, 'not measured'], key);
+    } else if (summary.load.busy) {
+      assert.deepEqual([t.met, t.verdict], [null, 'not judged: busy machine'], key);
+    } else {
+      assert.equal(typeof t.met, 'boolean', key);
+      assert.equal(t.verdict, t.met ? 'met' : 'not met', key);
+    }
+  }
+  const warning = `busy machine: load average ${peak.toFixed(2)}`;
+  assert.equal(
+    stdout.includes(warning),
+    summary.load.busy,
+    `"${warning}" in the output: ${stdout.slice(0, 500)}`,
+  );
+}
 
 test('bench smoke: every contender runs, figures are positive, ratios come from the same run', {
   timeout: 150_000,
@@ -113,7 +184,7 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
   const before = benchProcesses();
   const run = await runSmoke();
   assert.equal(run.code, 0, `bench --smoke failed:\n${run.stderr.slice(-3000)}`);
-  const report = JSON.parse(readFileSync(join(BENCH, `${OUT}.json`), 'utf8')) as Report;
+  const report = readReport(OUT);
   assert.ok(existsSync(join(BENCH, `${OUT}.svg`)));
   assert.equal(report.config.smoke, true);
   const rows = new Map(report.results.map((r) => [r.name, r]));
@@ -195,8 +266,45 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
       st.skip(`bench/node_modules is not installed, so SDK 1.x and the peers were skipped: ${INSTALL}`);
   });
 
+  await t.test('the machine and its load averages are recorded; a busy run judges no target', () => {
+    assert.equal(report.config.busyLoad, 1.5);
+    checkMachineAndVerdicts(report, run.stdout, 1);
+  });
+
   await t.test('no process is left behind', async () => {
     const left = () => [...benchProcesses()].filter((pid) => !before.has(pid));
     assert.ok(await waitFor(() => left().length === 0, 5_000, 50), `still running: ${left().join(', ')}`);
+  });
+});
+
+test('bench: a run on a busy machine judges no target; on a quiet one it does', {
+  timeout: 90_000,
+}, async (t) => {
+  // The threshold is moved instead of the machine's load: 0 makes every run busy, 1e6 none.
+  const only = ['--only', 'floor,switchboard-inline'];
+  for (const [name, busyLoad, busy] of [
+    ['busy', '0', true],
+    ['quiet', '1000000', false],
+  ] as const) {
+    await t.test(`${name}: --busy-load ${busyLoad}`, async () => {
+      const out = `${OUT}-${name}`;
+      const run = await runSmoke(out, [...only, '--busy-load', busyLoad]);
+      assert.equal(run.code, 0, `bench failed:\n${run.stderr.slice(-3000)}`);
+      const report = readReport(out);
+      assert.equal(report.summary.load.busy, busy);
+      checkMachineAndVerdicts(report, run.stdout, 1);
+      // The floor and the inline row ran, so these two have figures and would be judged.
+      for (const key of ['inlineP50ToFloor', 'inlineThroughputToFloor']) {
+        const target = report.summary.targets[key]!;
+        assert.equal(typeof target.value, 'number', key);
+        assert.equal(target.met === null, busy, `${key}: ${target.verdict}`);
+      }
+    });
+  }
+
+  await t.test('a bad --busy-load is refused with what to pass', async () => {
+    const run = await runSmoke(`${OUT}-bad`, [...only, '--busy-load', 'lots']);
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /--busy-load wants a load average \(a number >= 0\), got lots/);
   });
 });
