@@ -434,11 +434,19 @@ const summary = {
   load,
   targets: judgeTargets(
     {
-      inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.25, 'lower'),
-      inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.25, 'lower'),
+      // The perf issue's targets: inline calls/s at least the floor's, p50 (interleaved) at most 1.15x;
+      // thread p50 at most 1.8x the floor, calls/s at least 0.4x.
+      inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.15, 'lower'),
+      inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.15, 'lower'),
       inlineThroughputToFloor: target(
         figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
-        0.8,
+        1.0,
+        'higher',
+      ),
+      threadP50ToFloor: target(figure('switchboard-thread', 'ratios')?.p50ToFloor ?? null, 1.8, 'lower'),
+      threadThroughputToFloor: target(
+        figure('switchboard-thread', 'ratios')?.throughputToFloor ?? null,
+        0.4,
         'higher',
       ),
       scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
@@ -557,9 +565,11 @@ const fmt = (t, digits = 2) => fmtN(t.value, digits);
 const T = summary.targets;
 console.log(
   `${load.busy ? `\nbusy machine: load average ${load.peakLoadAvg1.toFixed(2)}: no target is judged.` : ''}` +
-    `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.25: ${T.inlineP50ToFloor.verdict}; ` +
+    `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.15: ${T.inlineP50ToFloor.verdict}; ` +
     `interleaved: ${fmt(T.inlineP50ToFloorInterleaved)}x, ${T.inlineP50ToFloorInterleaved.verdict}), ` +
-    `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 0.8: ${T.inlineThroughputToFloor.verdict}),` +
+    `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 1.0: ${T.inlineThroughputToFloor.verdict}),` +
+    `\n  thread p50 ${fmt(T.threadP50ToFloor)}x floor (<= 1.8: ${T.threadP50ToFloor.verdict}), ` +
+    `thread calls/s ${fmt(T.threadThroughputToFloor)}x floor (>= 0.4: ${T.threadThroughputToFloor.verdict}),` +
     `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${T.scaleP50ManyToOne.verdict}), ` +
     `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${T.scaleThroughputManyToOne.verdict}) [median of per-round pairs];` +
     `\n    the floor beside ${cfg.scaleServers - 1} idle processes: p50 ${fmtN(summary.scale.floorP50ManyToOne)}x, calls/s ${fmtN(summary.scale.floorThroughputManyToOne)}x;` +
