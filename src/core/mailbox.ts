@@ -155,10 +155,12 @@ export class Mailbox {
       };
       const deadline = opts.deadline;
       if (deadline !== undefined) {
+        // Primitives only: a timer the runtime keeps a little after it fired must not keep the options.
+        const timeoutMs = opts.timeoutMs ?? 0;
         const expire = () =>
           this.#drop(
             waiter,
-            timeoutError(`call to '${this.name}' (still queued)`, opts.timeoutMs ?? 0, {
+            timeoutError(`call to '${this.name}' (still queued)`, timeoutMs, {
               server: this.name,
               stage: 'queued',
             }),
