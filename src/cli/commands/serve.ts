@@ -38,58 +38,68 @@ export async function run(ctx: CommandContext): Promise<number> {
   // In stdio mode stdout is the protocol: everything else goes to stderr.
   const say = stdio ? ctx.err : ctx.out;
   if (ctx.flags.verbose) ctx.err(`config: ${file}`);
-  const gateway = await Gateway.start(file, {
-    signal: ctx.signal,
-    ...(listen ? { http: listen } : {}),
-    token,
-    allowedHosts: ctx.flags.allowHosts,
-    allowedOrigins: ctx.flags.allowOrigins,
-    onWarning: (message) => ctx.err(`warning: ${message}`),
-  });
-  const servers = gateway.switchboard.servers();
-  for (const warning of gateway.switchboard.config.warnings) ctx.err(`warning: ${warning}`);
-  for (const s of servers)
-    if (s.state !== 'ready' && s.state !== 'disabled')
-      ctx.err(`warning: server '${s.name}' is ${s.state}${s.error ? `: ${s.error.message}` : ''}`);
-  const names = gateway.switchboard.config.servers.map((s) => s.name);
-  if (gateway.url) {
-    say(`mcp-switchboard gateway: ${gateway.url}  (${names.length} servers: ${names.join(', ')})`);
-    say(`one server alone: ${gateway.url.replace(/\/mcp$/, '')}/servers/<name>/mcp`);
-    say('');
-    say('Point an MCP client at it, for example (.mcp.json, Claude Code, Cursor, VS Code "servers"):');
-    const entry: Record<string, unknown> = { type: 'http', url: gateway.url };
-    if (token) entry.headers = { Authorization: 'Bearer <your token>' };
-    say(JSON.stringify({ mcpServers: { switchboard: entry } }, null, 2));
-    say('');
-    say('Ctrl-C to stop.');
-  } else {
-    gateway.serveStdio();
-    // The client closing our stdin is the end of the connection (the stdio transport's shutdown): stop.
-    process.stdin.once('end', () => stop('stdin closed'));
-    process.stdin.once('close', () => stop('stdin closed'));
-    say(`mcp-switchboard gateway on stdio (${names.length} servers: ${names.join(', ')})`);
-  }
-  await new Promise<void>((resolve) => {
-    stopped = resolve;
-    if (ctx.signal.aborted || early) resolve();
-    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  say('stopping');
-  // A second Ctrl-C/SIGTERM stops at once, still ending every server's process tree.
+  // From the start, a signal after the first (which the bin turns into ctx.signal) stops at once: during
+  // start-up the aborted start is already ending every server; after it, the gateway is destroyed.
   let forced = false;
+  let started: Gateway | undefined;
+  let signals = ctx.signal.aborted ? 1 : 0;
   const now = () => {
+    // The first signal is the bin's (a graceful stop); only a later one forces.
+    if (++signals < 2) return;
     forced = true;
-    void gateway.destroy();
+    void started?.destroy();
   };
   process.on('SIGINT', now);
   process.on('SIGTERM', now);
   try {
-    await gateway.close({ timeoutMs: ctx.flags.graceMs ?? 5000 });
+    return await serve();
   } finally {
     process.off('SIGINT', now);
     process.off('SIGTERM', now);
   }
-  return forced ? 130 : 0;
+
+  async function serve(): Promise<number> {
+    const gateway = await Gateway.start(file, {
+      signal: ctx.signal,
+      ...(listen ? { http: listen } : {}),
+      token,
+      allowedHosts: ctx.flags.allowHosts,
+      allowedOrigins: ctx.flags.allowOrigins,
+      onWarning: (message) => ctx.err(`warning: ${message}`),
+    });
+    started = gateway;
+    const servers = gateway.switchboard.servers();
+    for (const warning of gateway.switchboard.config.warnings) ctx.err(`warning: ${warning}`);
+    for (const s of servers)
+      if (s.state !== 'ready' && s.state !== 'disabled')
+        ctx.err(`warning: server '${s.name}' is ${s.state}${s.error ? `: ${s.error.message}` : ''}`);
+    const names = gateway.switchboard.config.servers.map((s) => s.name);
+    if (gateway.url) {
+      say(`mcp-switchboard gateway: ${gateway.url}  (${names.length} servers: ${names.join(', ')})`);
+      say(`one server alone: ${gateway.url.replace(/\/mcp$/, '')}/servers/<name>/mcp`);
+      say('');
+      say('Point an MCP client at it, for example (.mcp.json, Claude Code, Cursor, VS Code "servers"):');
+      const entry: Record<string, unknown> = { type: 'http', url: gateway.url };
+      if (token) entry.headers = { Authorization: 'Bearer <your token>' };
+      say(JSON.stringify({ mcpServers: { switchboard: entry } }, null, 2));
+      say('');
+      say('Ctrl-C to stop.');
+    } else {
+      gateway.serveStdio();
+      // The client closing our stdin is the end of the connection (the stdio transport's shutdown): stop.
+      process.stdin.once('end', () => stop('stdin closed'));
+      process.stdin.once('close', () => stop('stdin closed'));
+      say(`mcp-switchboard gateway on stdio (${names.length} servers: ${names.join(', ')})`);
+    }
+    await new Promise<void>((resolve) => {
+      stopped = resolve;
+      if (ctx.signal.aborted || early) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    say('stopping');
+    await gateway.close({ timeoutMs: ctx.flags.graceMs ?? 5000 });
+    return forced ? 130 : 0;
+  }
 }
 
 /** `port`, `host:port` or `[v6]:port`. */
