@@ -561,3 +561,30 @@ describe('switchboard serve --stdio', () => {
     }
   });
 });
+
+describe('switchboard serve: signals', () => {
+  // A server that never answers its handshake holds start-up (startTimeoutMs 30 s): a first Ctrl-C
+  // starts a graceful stop, a second one must end it at once, still ending the server's process.
+  test('a second signal during start-up stops at once, leaving no process', BOUND, async () => {
+    const { spawn } = await import('node:child_process');
+    const tag = `sb-serve-start-${process.pid}-${Date.now()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'sb-serve-signal-'));
+    const config = join(dir, 'switchboard.json');
+    const silent = { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', tag] };
+    writeFileSync(config, JSON.stringify({ mcpServers: { silent } }));
+    const child = spawn(process.execPath, [BIN, 'serve', '--http', '0', '--config', config], {
+      stdio: 'ignore',
+    });
+    try {
+      assert.ok(await waitFor(() => processesWith(tag).length === 1, 5000), 'the silent server started');
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGINT');
+      child.kill('SIGINT');
+      assert.equal(await exited, 130);
+      assert.ok(await waitFor(() => processesWith(tag).length === 0, 3000), `left: ${processesWith(tag)}`);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of processesWith(tag)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
