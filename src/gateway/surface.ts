@@ -247,11 +247,13 @@ class Surface {
    */
   async #sbFor(server: string, ctx?: ServerContext): Promise<Switchboard> {
     const starting = this.#deps.upstreams.forServer(server, this.#down.key);
-    if (ctx) {
-      // In the same turn as forServer: the instance it found or started is held before any reaper runs.
-      const held = busyServers.get(ctx) ?? [];
-      held.push(this.#deps.upstreams.hold(server, this.#down.key));
-      busyServers.set(ctx, held);
+    // In the same turn as forServer: the instance it found or started is held before any reaper runs.
+    // A shared server has nothing to hold (and the call path allocates nothing for it).
+    const release = ctx && this.#deps.upstreams.hold(server, this.#down.key);
+    if (release) {
+      const held = busyServers.get(ctx);
+      if (held) held.push(release);
+      else busyServers.set(ctx, [release]);
     }
     return starting;
   }
@@ -274,26 +276,35 @@ class Surface {
   // ---- lists ------------------------------------------------------------------------------------
 
   async #listTools(): Promise<{ tools: Record<string, unknown>[] }> {
-    const wanted = new Set(this.#servers());
-    const tools: Record<string, unknown>[] = [];
-    for (const sb of await this.#sources())
-      for (const entry of await sb.listTools())
-        if (wanted.has(entry.server))
-          tools.push({ ...entry.tool, name: this.#display(entry.name, entry.qualifiedName) });
-    return { tools };
+    return {
+      tools: await this.#listNamed(
+        (sb) => sb.listTools(),
+        (e) => e.tool,
+      ),
+    };
   }
 
   async #listPrompts(): Promise<{ prompts: Record<string, unknown>[] }> {
+    return {
+      prompts: await this.#listNamed(
+        (sb) => sb.listPrompts(),
+        (e) => e.prompt,
+      ),
+    };
+  }
+
+  /** Tools or prompts of this view's servers, each under the name a client here uses for it. */
+  async #listNamed<E extends { server: string; name: string; qualifiedName: string }>(
+    list: (sb: Switchboard) => Promise<E[]>,
+    item: (entry: E) => Record<string, unknown>,
+  ): Promise<Record<string, unknown>[]> {
     const wanted = new Set(this.#servers());
-    const prompts: Record<string, unknown>[] = [];
+    const out: Record<string, unknown>[] = [];
     for (const sb of await this.#sources())
-      for (const entry of await sb.listPrompts())
+      for (const entry of await list(sb))
         if (wanted.has(entry.server))
-          prompts.push({
-            ...entry.prompt,
-            name: this.#display(entry.name, entry.qualifiedName),
-          });
-    return { prompts };
+          out.push({ ...item(entry), name: this.#display(entry.name, entry.qualifiedName) });
+    return out;
   }
 
   async #listResources(): Promise<{ resources: Record<string, unknown>[] }> {
@@ -535,7 +546,7 @@ class Surface {
       try {
         parked = this.#deps.parking.open(release);
       } catch (err) {
-        release();
+        release?.();
         throw err;
       }
       const call = parked;

@@ -68,12 +68,15 @@ export class Upstreams {
   readonly #events: UpstreamEvents;
   #reaper: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Scoped instances a close is ending, so a destroy during that close reaches them too. */
-  readonly #closingScoped: Switchboard[] = [];
+  /** Instances on their way out (reaped, released, or closing with the gateway), until they are closed. */
+  readonly #ending = new Set<Promise<Switchboard>>();
+  /** The config entries by name. */
+  readonly #entries: Map<string, ServerConfig>;
 
   private constructor(shared: Switchboard, config: SwitchboardConfig, events: UpstreamEvents) {
     this.shared = shared;
     this.#config = config;
+    this.#entries = new Map(config.servers.map((e) => [e.name, e]));
     this.#events = events;
   }
 
@@ -103,7 +106,7 @@ export class Upstreams {
   }
 
   entry(server: string): ServerConfig | undefined {
-    return this.#config.servers.find((s) => s.name === server);
+    return this.#entries.get(server);
   }
 
   isScoped(server: string): boolean {
@@ -165,9 +168,9 @@ export class Upstreams {
    * turn), so the idle reaper leaves that instance alone; the returned release ends the mark, once, on
    * that same instance (not on a newer one under the same name).
    */
-  hold(server: string, key: string): () => void {
+  hold(server: string, key: string): (() => void) | undefined {
     const scoped = this.#scoped.get(`${server}\0${key}`);
-    if (!scoped) return () => {};
+    if (!scoped) return undefined;
     scoped.busy++;
     scoped.lastUsed = Date.now();
     let released = false;
@@ -185,10 +188,8 @@ export class Upstreams {
   }
 
   /** Ends every instance `key` owns (its session ended). */
-  async release(key: string): Promise<void> {
-    const mine = [...this.#scoped.entries()].filter(([, s]) => s.key === key);
-    for (const [id] of mine) this.#scoped.delete(id);
-    await Promise.all(mine.map(([, s]) => s.sb.then((sb) => sb.close()).catch(() => {})));
+  release(key: string): void {
+    for (const s of [...this.#scoped.values()]) if (s.key === key) this.#retire(s);
   }
 
   /** How many session-scoped processes run, by server (for status and tests). */
@@ -213,11 +214,10 @@ export class Upstreams {
 
   #reap(): void {
     const now = Date.now();
-    for (const [id, s] of this.#scoped) {
+    for (const s of [...this.#scoped.values()]) {
       const idle = this.entry(s.server)?.idleMs ?? Number.POSITIVE_INFINITY;
       if (!s.started || s.busy > 0 || now - s.lastUsed < idle) continue;
-      this.#scoped.delete(id);
-      s.sb.then((sb) => sb.close()).catch(() => {});
+      this.#retire(s);
     }
     if (this.#scoped.size === 0 && this.#reaper) {
       clearInterval(this.#reaper);
@@ -226,35 +226,34 @@ export class Upstreams {
   }
 
   /** Ends every upstream at once (calls fail, process trees are ended), also during a close. */
-  async destroy(): Promise<void> {
-    this.#closed = true;
-    if (this.#reaper) clearInterval(this.#reaper);
-    this.#reaper = undefined;
-    const scoped = [...this.#scoped.values()];
-    this.#scoped.clear();
-    await Promise.all([
-      this.shared.destroy(),
-      ...scoped.map((s) => s.sb.then((sb) => sb.destroy()).catch(() => {})),
-      ...this.#closingScoped.map((sb) => sb.destroy()),
-    ]);
+  destroy(): Promise<void> {
+    return this.#end((sb) => sb.destroy());
   }
 
-  async close(opts: { timeoutMs?: number } = {}): Promise<void> {
+  /** Ends every upstream gracefully: running calls get `timeoutMs` to finish. */
+  close(opts: { timeoutMs?: number } = {}): Promise<void> {
+    return this.#end((sb) => sb.close(opts));
+  }
+
+  /**
+   * The one way an instance leaves: out of the live map, into `#ending` until its close is done, so that
+   * a gateway close waits for it and a destroy reaches it (a reaped or released instance included).
+   */
+  #retire(scoped: Scoped): void {
+    this.#scoped.delete(`${scoped.server}\0${scoped.key}`);
+    const ending = scoped.sb;
+    this.#ending.add(ending);
+    ending
+      .then((sb) => sb.close())
+      .catch(() => {})
+      .finally(() => this.#ending.delete(ending));
+  }
+
+  async #end(how: (sb: Switchboard) => Promise<void>): Promise<void> {
     this.#closed = true;
     if (this.#reaper) clearInterval(this.#reaper);
     this.#reaper = undefined;
-    const scoped = [...this.#scoped.values()];
-    this.#scoped.clear();
-    await Promise.all([
-      this.shared.close(opts),
-      ...scoped.map((s) =>
-        s.sb
-          .then((sb) => {
-            this.#closingScoped.push(sb);
-            return sb.close(opts);
-          })
-          .catch(() => {}),
-      ),
-    ]);
+    for (const s of [...this.#scoped.values()]) this.#retire(s);
+    await Promise.all([how(this.shared), ...[...this.#ending].map((sb) => sb.then(how).catch(() => {}))]);
   }
 }
