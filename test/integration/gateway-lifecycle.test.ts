@@ -175,6 +175,34 @@ describe('gateway: calls and sessions end cleanly', () => {
     }
   });
 
+  test('scope session: destroy reaches an instance the reaper is still closing', BOUND, async () => {
+    // Its grandchild ignores SIGTERM, so its graceful close takes closeGraceMs (8 s) per step: a destroy
+    // that reaches it ends it at once; one that forgot it leaves it to finish alone.
+    const tag = `sb-gw-reaped-${process.pid}-${Date.now()}`;
+    const gw = await startGateway({
+      mcpServers: {
+        per: chaos(
+          'per',
+          { scope: 'session', idleMs: 100, health: false, closeGraceMs: 8000 },
+          { CHAOS_GRANDCHILD: 'stubborn' },
+          tag,
+        ),
+      },
+    });
+    try {
+      const a = await RawSession.open(gw.url);
+      await a.request(1, 'tools/call', { name: 'per__work', arguments: { nonce: 'n1' } });
+      assert.ok(await waitFor(() => processesWith(tag).length === 2, 5000), 'the server and its grandchild');
+      assert.ok(await waitFor(() => gw.gateway.stats().scoped.per === undefined, 5000), 'reaped');
+      assert.equal(processesWith(tag).length, 2, 'still closing (its grace is long)');
+      await gw.gateway.destroy();
+      assert.ok(await waitFor(() => processesWith(tag).length === 0, 1500), `left: ${processesWith(tag)}`);
+    } finally {
+      for (const pid of processesWith(tag)) process.kill(pid, 'SIGKILL');
+      await gw.close();
+    }
+  });
+
   test(
     'scope session: a call parked for a 2026-07-28 client keeps its upstream from being reaped',
     BOUND,
