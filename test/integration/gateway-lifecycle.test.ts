@@ -194,7 +194,8 @@ describe('gateway: calls and sessions end cleanly', () => {
       await a.request(1, 'tools/call', { name: 'per__work', arguments: { nonce: 'n1' } });
       assert.ok(await waitFor(() => processesWith(tag).length === 2, 5000), 'the server and its grandchild');
       assert.ok(await waitFor(() => gw.gateway.stats().scoped.per === undefined, 5000), 'reaped');
-      assert.equal(processesWith(tag).length, 2, 'still closing (its grace is long)');
+      // The leader may be gone already (it exits when its stdin closes); the grandchild holds on.
+      assert.ok(processesWith(tag).length >= 1, 'still closing (its grace is long)');
       await gw.gateway.destroy();
       assert.ok(await waitFor(() => processesWith(tag).length === 0, 1500), `left: ${processesWith(tag)}`);
     } finally {
