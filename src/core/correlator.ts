@@ -49,19 +49,54 @@ export interface CallOptions extends ClientHandlers {
   onTaskStatus?: ((status: { taskId: string; status: string; [key: string]: unknown }) => void) | undefined;
 }
 
-/** Where a call started: captured cheaply up front, rendered only if an error needs it. */
+/**
+ * Where a call started: its caller's stack, rendered only if an error needs it. A site may be opened
+ * before its stack is taken ({@link openCallSite}): errors stamped meanwhile get the stack when it is.
+ */
 export interface CallSite {
   stack?: string;
+  /** Opened, its stack not taken yet. */
+  open?: boolean;
+  /** Errors stamped while the site was open. */
+  early?: Error[];
 }
 
+/** The stack of the code that called `above`, now. */
 export function captureCallSite(above: Function): CallSite {
   const site: CallSite = {};
   Error.captureStackTrace(site, above);
   return site;
 }
 
+/**
+ * A call site whose stack is taken later, by {@link takeCallSite} in the same synchronous frame of
+ * `above`: after the request is written, so that the stack walk (several µs) is not on the call's latency.
+ */
+export function openCallSite(): CallSite {
+  return { open: true };
+}
+
+/**
+ * Takes the stack of the code that called `above` (or, when `capture` is false, none) and stamps the
+ * errors made while the site was open. Must run in `above`'s own synchronous frame, before it returns.
+ */
+export function takeCallSite(site: CallSite, above: Function, capture: boolean): void {
+  if (capture) Error.captureStackTrace(site, above);
+  site.open = false;
+  const early = site.early;
+  if (early) {
+    site.early = undefined;
+    for (const err of early) stampCallSite(err, site);
+  }
+}
+
 /** Gives `err` the stack of the place the call started, so a timeout points at its caller. */
 export function stampCallSite<E extends Error>(err: E, site: CallSite | undefined): E {
+  if (site?.open) {
+    if (site.early) site.early.push(err);
+    else site.early = [err];
+    return err;
+  }
   const frames = site?.stack;
   if (frames) {
     const at = frames.indexOf('\n');

@@ -458,5 +458,69 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(sb.collisions.length, 1);
       assert.equal(sb.collisions[0]?.qualifiedName, 'a___b');
     });
+
+    test('an error made before the request leaves points at the caller too, though the stack is taken after the write', async () => {
+      await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
+      // Each caller returns the call without awaiting it: only the stack taken at call time can name it.
+      function callsAnUnknownServer() {
+        return sb.callTool('nowhere', 'echo', { nonce: 'x' });
+      }
+      function sendsABigint() {
+        return sb.callTool('e', 'echo', { n: 1n });
+      }
+      function requestsOfAnUnknownServer() {
+        return sb.request('nowhere', 'ping');
+      }
+      function timesOutThroughRequest() {
+        return sb.request('e', 'tools/call', { name: 'sleep', arguments: { ms: 5000 } }, { timeoutMs: 50 });
+      }
+      const cases: [() => Promise<unknown>, string, string][] = [
+        [callsAnUnknownServer, 'E_UNKNOWN_SERVER', 'callsAnUnknownServer'],
+        [sendsABigint, 'E_INVALID_ARGUMENT', 'sendsABigint'],
+        [requestsOfAnUnknownServer, 'E_UNKNOWN_SERVER', 'requestsOfAnUnknownServer'],
+        [timesOutThroughRequest, 'E_TIMEOUT', 'timesOutThroughRequest'],
+      ];
+      for (const [caller, want, name] of cases) {
+        const err = await caller().catch((e: unknown) => e);
+        assert.equal(code(err), want, String(err));
+        const stack = (err as Error).stack ?? '';
+        assert.match(stack, /^SwitchboardError: /, stack);
+        assert.match(stack, new RegExp(`at ${name} `), `${name}: ${stack}`);
+        assert.ok(stack.includes((err as Error).message), 'the stack starts with the message');
+      }
+    });
+
+    test('captureCallSites: false takes no caller stack; the errors are otherwise the same', async () => {
+      await using sb = await Switchboard.start(
+        { mcpServers: { e: fixture('e', { isolation, ...quiet }) } },
+        { captureCallSites: false },
+      );
+      function timesOutUncaptured() {
+        return sb.callTool('e', 'sleep', { ms: 5000 }, { timeoutMs: 50 });
+      }
+      function callsAnUnknownServerUncaptured() {
+        return sb.callTool('nowhere', 'echo', {});
+      }
+      const timeout = await timesOutUncaptured().catch((e: unknown) => e);
+      assert.equal(code(timeout), 'E_TIMEOUT', String(timeout));
+      assert.match((timeout as Error).message, /timed out after 50 ms/);
+      assert.doesNotMatch((timeout as Error).stack ?? '', /timesOutUncaptured/);
+      const unknown = await callsAnUnknownServerUncaptured().catch((e: unknown) => e);
+      assert.equal(code(unknown), 'E_UNKNOWN_SERVER', String(unknown));
+      // Made while the caller was on the stack, this one's own stack names it anyway.
+      assert.match((unknown as Error).stack ?? '', /callsAnUnknownServerUncaptured/);
+      const refused = await Switchboard.start(
+        { mcpServers: {} },
+        { captureCallSites: 'no' as unknown as boolean },
+      ).catch((e: unknown) => e);
+      assert.equal(code(refused), 'E_INVALID_ARGUMENT');
+      assert.match((refused as Error).message, /captureCallSites must be true or false, not string/);
+      // Calls still work, and so do the other methods.
+      assert.equal(
+        structured<{ nonce: string }>(await sb.callTool('e', 'echo', { nonce: 'n1' })).nonce,
+        'n1',
+      );
+      assert.ok((await sb.listTools()).length > 0);
+    });
   });
 }
