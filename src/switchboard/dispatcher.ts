@@ -49,23 +49,24 @@ export class Dispatcher {
    * call's one deadline. When it ends, requests it caused that are still being answered are told.
    */
   dispatch(route: Route, method: string, params: Params | undefined, call: Call): Promise<unknown> {
-    const sent = this.#dispatch(route, method, params, call, false);
-    const asks = call.asks;
-    if (!asks) return sent;
-    const rounds = MULTI_ROUND_METHODS.has(method) && call.inputRequired === 'answer';
-    // One reaction ends the call (a .finally() after a .then() would cost three promises more per call).
-    return sent.then(
-      (result) => {
-        if (rounds && isInputRequired(result))
-          return this.#rounds(route, method, params, call, result).finally(() => asks.end());
-        asks.end();
-        return result;
-      },
-      (err: unknown) => {
-        asks.end();
-        throw err;
-      },
-    );
+    // The request's own reaction ends the call (one more .then(), or a .finally(), per call would cost
+    // two to four promises more on the hot path).
+    return this.#dispatch(route, method, params, call, false, call.asks !== undefined);
+  }
+
+  /** The answer to the last request of a call: more rounds if the server asks for input, or its end. */
+  #answered(route: Route, method: string, params: Params | undefined, call: Call, result: unknown) {
+    const asks = call.asks!;
+    if (MULTI_ROUND_METHODS.has(method) && call.inputRequired === 'answer' && isInputRequired(result))
+      return this.#rounds(route, method, params, call, result).finally(() => asks.end());
+    asks.end();
+    return result;
+  }
+
+  /** A refusal of the request; when it was the call's last, the call has ended. */
+  #refused(err: Error, call: Call, last: boolean): Promise<never> {
+    if (last) call.asks!.end();
+    return Promise.reject(err);
   }
 
   /**
@@ -73,7 +74,7 @@ export class Dispatcher {
    * answered round after round like any call, but the call is not over when it returns.
    */
   step(route: Route, method: string, params: Params | undefined, call: Call): Promise<unknown> {
-    const sent = this.#dispatch(route, method, params, call, false);
+    const sent = this.#dispatch(route, method, params, call, false, false);
     const rounds = call.asks && MULTI_ROUND_METHODS.has(method) && call.inputRequired === 'answer';
     return rounds ? sent.then((r) => this.#rounds(route, method, params, call, r)) : sent;
   }
@@ -113,7 +114,7 @@ export class Dispatcher {
       );
       const next: Params = { ...params, inputResponses: responses };
       if (requestState !== undefined) next.requestState = requestState;
-      result = await this.#dispatch(route, method, next, call, false);
+      result = await this.#dispatch(route, method, next, call, false, false);
     }
     return result;
   }
@@ -124,19 +125,22 @@ export class Dispatcher {
     params: Params | undefined,
     call: Call,
     retried: boolean,
+    /** Its answer ends the call (see #answered); else the caller of #dispatch ends it. */
+    last: boolean,
   ): Promise<unknown> {
     const sup = route.sup;
     // Also refused during close()'s grace period: closing means no new calls. A server that is starting
     // or restarting takes calls into its (paused) mailbox; one that is down for longer refuses them now.
     const closed = this.#ctx.closed();
-    if (closed || !sup.waitable) return Promise.reject(stampCallSite(closed ?? sup.unavailable(), call.site));
+    if (closed || !sup.waitable)
+      return this.#refused(stampCallSite(closed ?? sup.unavailable(), call.site), call, last);
     let entered: boolean;
     try {
       entered = sup.mailbox.tryEnter();
     } catch (err) {
-      return Promise.reject(stampCallSite(err as Error, call.site));
+      return this.#refused(stampCallSite(err as Error, call.site), call, last);
     }
-    if (entered) return this.#send(route, method, params, call, retried);
+    if (entered) return this.#send(route, method, params, call, retried, last);
     return sup.mailbox
       .enter({
         signal: call.signal,
@@ -144,10 +148,8 @@ export class Dispatcher {
         timeoutMs: call.timeoutMs,
       })
       .then(
-        () => this.#send(route, method, params, call, retried),
-        (err: Error) => {
-          throw stampCallSite(err, call.site);
-        },
+        () => this.#send(route, method, params, call, retried, last),
+        (err: Error) => this.#refused(stampCallSite(err, call.site), call, last),
       );
   }
 
@@ -157,12 +159,13 @@ export class Dispatcher {
     params: Params | undefined,
     call: Call,
     retried: boolean,
+    last: boolean,
   ): Promise<unknown> {
     const mailbox = route.sup.mailbox;
     if (call.deadline - performance.now() < 1) {
       // The slot came as the deadline ran out: not sent, so the server does no work for nobody.
       mailbox.leave();
-      return Promise.reject(
+      return this.#refused(
         stampCallSite(
           timeoutError(`${method} on '${route.sup.name}' (still queued)`, call.timeoutMs, {
             server: route.sup.name,
@@ -171,6 +174,8 @@ export class Dispatcher {
           }),
           call.site,
         ),
+        call,
+        last,
       );
     }
     const host = route.sup.host;
@@ -178,7 +183,7 @@ export class Dispatcher {
       // The connection went down between this call getting its slot and now: it was never sent, so it
       // goes back in line for the next connection (or fails, if none is coming).
       mailbox.leave();
-      return this.#dispatch(route, method, params, call, retried);
+      return this.#dispatch(route, method, params, call, retried, last);
     }
     let sent: Promise<unknown>;
     try {
@@ -194,17 +199,18 @@ export class Dispatcher {
       });
     } catch (err) {
       mailbox.leave();
-      return Promise.reject(err);
+      return this.#refused(err as Error, call, last);
     }
     return sent.then(
       (result) => {
         mailbox.leave();
-        return result;
+        return last ? this.#answered(route, method, params, call, result) : result;
       },
       (err: unknown) => {
         mailbox.leave();
         if (!retried && this.#mayRetry(route, method, params, call, err))
-          return this.#dispatch(route, method, params, call, true);
+          return this.#dispatch(route, method, params, call, true, last);
+        if (last) call.asks!.end();
         throw err;
       },
     );

@@ -223,6 +223,38 @@ describe('client side: servers over every transport', () => {
     });
   }
 
+  for (const isolation of ['inline', 'thread'] as Isolation[]) {
+    test(`stdio (${isolation}): when the call ends (timed out, or answered), a handler still answering its server's request is told`, async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { st: stdio('st', { isolation, maxInFlight: 1 }) },
+      });
+      const told: unknown[] = [];
+      const hangs = (params: Record<string, unknown>, ctx: { signal: AbortSignal }) =>
+        new Promise<never>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            told.push({ message: params.message, reason: (ctx.signal.reason as Error)?.message });
+            reject(ctx.signal.reason as Error);
+          });
+        });
+      const err = await sb
+        .callTool('st', 'ask', { nonce: 't' }, { timeoutMs: 300, onElicitation: hangs })
+        .catch((e: unknown) => e);
+      assert.equal(code(err), 'E_TIMEOUT', String(err));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(told.length, 1, 'the handler of the timed-out call was told');
+      assert.match(String((told[0] as { reason: string }).reason), /has ended|timed out/);
+      // The next call runs, and its own handler answers.
+      const ok = await sb.callTool(
+        'st',
+        'ask',
+        { nonce: 'u' },
+        { onElicitation: async () => ({ action: 'accept', content: { reply: 'fine' } }) },
+      );
+      assert.equal(structured<Answer>(ok).nonce, 'u');
+      assert.equal(structured<Answer>(ok).reply, 'fine');
+    });
+  }
+
   test('no handler anywhere: the server is told which capability is missing; a handler that fails is an error it gets', async () => {
     await using sb = await Switchboard.start({
       mcpServers: {
