@@ -92,6 +92,8 @@ export class Upstreams {
       signal: opts.signal,
       only: shared,
       on: listeners(events, undefined),
+      // A gateway's errors reach remote clients as JSON-RPC errors, never as a stack: no stack walk per call.
+      captureCallSites: false,
     });
     return new Upstreams(sb, config, events);
   }
@@ -147,6 +149,7 @@ export class Upstreams {
     scoped.sb = Switchboard.start(this.#config, {
       only: [server],
       on: listeners(this.#events, key),
+      captureCallSites: false,
     });
     this.#scoped.set(id, scoped);
     // Idle time counts from when it is ready: a start is never idle.
