@@ -6,13 +6,24 @@ import type { MessagePort } from 'node:worker_threads';
  */
 export type Unclonable<M> = (message: M, err: unknown) => M | undefined;
 
+export interface PortWriterOptions<M> {
+  unclonable: Unclonable<M>;
+  /**
+   * Whether the message being posted is the only one in flight, so that nothing will join it in this
+   * turn: it is then posted at once rather than at the end of the turn.
+   */
+  alone: () => boolean;
+}
+
 /**
  * The sending half of one side of a thread host's MessagePort: messages leave in batches (arrays), one
  * postMessage per turn of the event loop instead of one per message. Each postMessage is a structured
  * clone call, a lock on the port's queue and a wake-up of the other thread: at 64 callers that was most
- * of a call's cost on both sides. As in the stdio transport, the first message of a turn is posted at
- * once (at concurrency 1 nothing waits behind it); the ones that follow in the same turn leave together,
- * in order, when its I/O callbacks are done (setImmediate).
+ * of a call's cost on both sides. A turn's messages leave together, in order, when its I/O callbacks are
+ * done (setImmediate). A message posted while it is alone in flight, with nothing queued, leaves at once
+ * (at concurrency 1 nothing would join it, and the other side starts on it sooner); with other calls in
+ * flight it waits for the rest of its turn, so that the other thread is woken once for all of them, not
+ * once for the first and again for the rest.
  *
  * `close()` drops what is queued and cancels the scheduled flush: nothing is posted after it, and no
  * Immediate of this writer keeps the event loop alive once its port is gone.
@@ -20,15 +31,17 @@ export type Unclonable<M> = (message: M, err: unknown) => M | undefined;
 export class PortWriter<M> {
   #port: MessagePort;
   #unclonable: Unclonable<M>;
-  /** Messages of this turn after its first, waiting for the flush. */
+  #alone: () => boolean;
+  /** Messages waiting for the flush at the end of this turn. */
   #queue: M[] = [];
-  /** The flush of this turn, while one is scheduled: a message posted now is queued behind the first. */
+  /** The flush at the end of this turn, while one is scheduled: a message posted now joins its queue. */
   #immediate: NodeJS.Immediate | undefined;
   #closed = false;
 
-  constructor(port: MessagePort, unclonable: Unclonable<M>) {
+  constructor(port: MessagePort, options: PortWriterOptions<M>) {
     this.#port = port;
-    this.#unclonable = unclonable;
+    this.#unclonable = options.unclonable;
+    this.#alone = options.alone;
   }
 
   get closed(): boolean {
@@ -45,10 +58,12 @@ export class PortWriter<M> {
     if (this.#closed) return;
     if (this.#immediate) {
       this.#queue.push(message);
-      return;
+    } else if (this.#alone()) {
+      this.#send([message]); // nothing is queued: nothing posted earlier is overtaken
+    } else {
+      this.#queue.push(message);
+      this.#immediate = setImmediate(this.#flush);
     }
-    this.#immediate = setImmediate(this.#flush);
-    this.#send([message]);
   }
 
   /** Posts what is queued now, rather than at the end of the turn (before the port is closed). */

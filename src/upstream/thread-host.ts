@@ -150,7 +150,11 @@ export class ThreadHost implements UpstreamHost {
       const worker = newWorker(init, `upstream:${this.server}`);
       this.#worker = worker;
       this.#port = port1;
-      const writer = new PortWriter<ToWorker>(port1, this.#unclonable);
+      const writer = new PortWriter<ToWorker>(port1, {
+        unclonable: this.#unclonable,
+        // A request leaves at once when it is the only call in flight.
+        alone: () => this.#correlator.size <= 1,
+      });
       this.#writer = writer;
       this.#exited = new Promise<void>((r) => worker.once('exit', () => r()));
       let started = false;

@@ -21,12 +21,16 @@ import { PortWriter } from './port-writer.js';
 const { config, port, capabilities } = workerData as WorkerInit & { port: MessagePort };
 // What crosses from here is parsed JSON or made of it; should a clone refuse something (the SDK's server
 // description), it goes as JSON carries it.
-const writer = new PortWriter<FromWorker>(port, (message) => {
-  try {
-    return jsonCopy(message);
-  } catch {
-    return undefined;
-  }
+const writer = new PortWriter<FromWorker>(port, {
+  unclonable: (message) => {
+    try {
+      return jsonCopy(message);
+    } catch {
+      return undefined;
+    }
+  },
+  // An answer leaves at once when no other call is in flight (its own has just left `inflight`).
+  alone: () => inflight.size === 0,
 });
 const post = (message: FromWorker) => writer.post(message);
 /** The calls sent upstream for the main side, by its ids: how its cancellations reach them. */
@@ -127,7 +131,8 @@ port.on('message', (batch: ToWorker[]) => {
 function onMessage(msg: ToWorker): void {
   switch (msg.t) {
     case 'req':
-      return onRequest(msg);
+      onRequest(msg);
+      return;
     case 'cancel': {
       const relay = inflight.get(msg.id);
       if (relay) {
