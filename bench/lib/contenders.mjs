@@ -423,13 +423,13 @@ const floorScale = (name, which) =>
 
 /**
  * p50 at concurrency 1, interleaved: the floor, the SDK 2.x client and the switchboard (inline, thread),
- * or with `baselineRoot` the floor and the inline switchboard of this checkout and the baseline, open at once and called in short blocks, in a fresh random order for every block, so a burst of
+ * or with `baselineRoot` the floor and the switchboard (inline, thread) of this checkout and the baseline, open at once and called in short blocks, in a fresh random order for every block, so a burst of
  * load elsewhere on the machine hits all of them alike. Per block, each path's p50 and its ratio to the
  * floor's in that block; the result is the median over blocks.
  */
 function interleavedLatency(name, { baselineRoot } = {}) {
   const paths = baselineRoot
-    ? ['floor', 'switchboard-inline', 'switchboard-inline@baseline']
+    ? ['floor', 'switchboard-inline', 'switchboard-inline@baseline', 'switchboard-thread', 'switchboard-thread@baseline']
     : ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-thread'];
   return {
     name,
@@ -448,6 +448,7 @@ function interleavedLatency(name, { baselineRoot } = {}) {
         'switchboard-inline': single(Switchboard, 'inline'),
         'switchboard-thread': single(Switchboard, 'thread'),
         'switchboard-inline@baseline': single(Baseline, 'inline'),
+        'switchboard-thread@baseline': single(Baseline, 'thread'),
       };
       const handles = new Map();
       try {

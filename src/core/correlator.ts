@@ -137,18 +137,18 @@ export interface RequestOptions extends CallOptions {
    * `server-requests.ts`): opaque here, handed back by `contextOf` and `contexts`.
    */
   context?: unknown;
+  /** Filled in with this call's cancellation, for a caller that relays one from another thread. */
+  relay?: RelayedCancel | undefined;
 }
 
 /**
- * A cancellation relayed from another thread, whose error is already the call's own (a deadline or an
- * abort that happened on the caller's side): the call ends with it as it is. Anything else a signal is
- * aborted with is the caller's reason, and becomes the `cause` of the call's own E_ABORTED.
+ * A cancellation relayed from another thread (see `RequestOptions.relay`): while the call is pending,
+ * `cancel` ends it with the error given, as it is, since that error is already the call's own (a deadline
+ * or an abort that happened on the caller's side), and tells the server; once the call has ended it is
+ * unset. Cheaper than an AbortSignal per call (an EventTarget, a listener added and removed).
  */
-export class RelayedCancel {
-  readonly error: SwitchboardError;
-  constructor(error: SwitchboardError) {
-    this.error = error;
-  }
+export interface RelayedCancel {
+  cancel: ((error: SwitchboardError) => void) | undefined;
 }
 
 interface Entry extends Pending {
@@ -156,6 +156,7 @@ interface Entry extends Pending {
   reject: (err: Error) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  relay: RelayedCancel | undefined;
   site: CallSite | undefined;
   /** The timeout the caller gave, in ms, 0 for none: what a timeout error reports. */
   timeoutMs: number;
@@ -375,6 +376,7 @@ export class Correlator {
         reject,
         signal,
         onAbort: undefined,
+        relay: opts.relay,
         site,
         context: opts.context,
         capabilities: opts.capabilities,
@@ -390,12 +392,11 @@ export class Correlator {
         entry.onAbort = () =>
           this.#cancel(
             entry,
-            signal.reason instanceof RelayedCancel
-              ? signal.reason.error
-              : abortError(this.#what(method), signal.reason, { ...this.#data(method), stage: 'sent' }),
+            abortError(this.#what(method), signal.reason, { ...this.#data(method), stage: 'sent' }),
           );
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
+      if (entry.relay) entry.relay.cancel = (error) => this.#cancel(entry, error);
       if (entry.due > 0) this.#deadlines.add(entry);
       let sent: void | Promise<void>;
       try {
@@ -475,6 +476,7 @@ export class Correlator {
     entry.ended = true;
     if (entry.deadline > 0) this.#deadlines.ended(entry);
     if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (entry.relay) entry.relay.cancel = undefined;
     if (ok) entry.resolve(value);
     else {
       const err = value instanceof Error ? value : new Error(String(value));

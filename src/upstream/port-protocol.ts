@@ -10,6 +10,11 @@ export interface WorkerInit {
   capabilities: Record<string, unknown> | undefined;
 }
 
+/*
+ * Both ways, messages cross in batches: each postMessage carries an array of messages, in order (see
+ * PortWriter).
+ */
+
 /** Main thread -> worker, over the worker's own MessagePort. */
 export type ToWorker =
   | {
@@ -57,3 +62,8 @@ export type FromWorker =
 /** Requests the main side makes of the worker itself, answered like upstream calls. */
 export const WORKER_STATS = '$switchboard/stats';
 export const WORKER_STDERR = '$switchboard/stderr';
+
+/** A message as JSON carries it: what goes instead of one a structured clone refuses. Throws what JSON.stringify throws. */
+export function jsonCopy<M>(message: M): M {
+  return JSON.parse(JSON.stringify(message)) as M;
+}

@@ -10,11 +10,13 @@ import type { CloseOptions, HostEvents, HostOptions, RequestOptions, UpstreamHos
 import { closedError } from './inline-host.js';
 import {
   type FromWorker,
+  jsonCopy,
   type ToWorker,
   WORKER_STATS,
   WORKER_STDERR,
   type WorkerInit,
 } from './port-protocol.js';
+import { PortWriter } from './port-writer.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
@@ -62,6 +64,8 @@ export class ThreadHost implements UpstreamHost {
   #events: HostEvents;
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
+  /** Messages to the worker, batched per turn; closed (nothing more leaves) once the worker is gone. */
+  #writer: PortWriter<ToWorker> | undefined;
   #correlator: Correlator;
   #ready: Promise<ServerDescription> | undefined;
   #closing: Promise<void> | undefined;
@@ -83,29 +87,47 @@ export class ThreadHost implements UpstreamHost {
     this.#capabilities = options.capabilities;
     this.#correlator = new Correlator(config.name, {
       send: (pending, params) => {
-        const request = (p: Params | undefined): ToWorker => ({
+        this.#tell({
           t: 'req',
           id: pending.id,
           method: pending.method,
-          params: p,
+          params,
           progress: pending.onProgress !== undefined,
           asks: pending.context !== undefined,
           capabilities: pending.capabilities,
         });
-        try {
-          this.#post(request(params));
-        } catch (err) {
-          // Params a structured clone refuses (a proxy, a function beside an array's elements...) go as
-          // JSON sends them, which is what an inline connection does with them too.
-          if ((err as { name?: unknown })?.name !== 'DataCloneError') throw err;
-          this.#post(request(JSON.parse(JSON.stringify(params)) as Params));
-        }
       },
       cancel: (pending, reason) => {
-        this.#post({ t: 'cancel', id: pending.id, reason: toWire(reason) });
+        this.#tell({ t: 'cancel', id: pending.id, reason: toWire(reason) });
       },
     });
   }
+
+  /**
+   * A message the structured clone refuses, found when its batch is posted: params with a proxy or a
+   * function beside an array's elements, an answer with a class instance... It goes as JSON sends it,
+   * which is what an inline connection does with it too. If not even JSON can carry it, a call fails now
+   * with the caller's E_INVALID_ARGUMENT, and an answer goes back to the server as an error.
+   */
+  #unclonable = (message: ToWorker): ToWorker | undefined => {
+    try {
+      return jsonCopy(message);
+    } catch (err) {
+      if (message.t === 'req') {
+        this.#correlator.reject(
+          message.id,
+          new SwitchboardError(
+            'E_INVALID_ARGUMENT',
+            `${message.method} on '${this.server}': its params could not be sent as JSON (${(err as Error)?.message ?? String(err)}); were they changed after the call was made?`,
+            { cause: err, data: { server: this.server, method: message.method } },
+          ),
+        );
+        return undefined;
+      }
+      if (message.t === 'answer') return { t: 'answer', id: message.id, error: toWire(err) };
+      return undefined;
+    }
+  };
 
   start(opts: { signal?: AbortSignal | undefined } = {}): Promise<ServerDescription> {
     const { signal } = opts;
@@ -128,6 +150,12 @@ export class ThreadHost implements UpstreamHost {
       const worker = newWorker(init, `upstream:${this.server}`);
       this.#worker = worker;
       this.#port = port1;
+      const writer = new PortWriter<ToWorker>(port1, {
+        unclonable: this.#unclonable,
+        // A request leaves at once when it is the only call in flight.
+        alone: () => this.#correlator.size <= 1,
+      });
+      this.#writer = writer;
       this.#exited = new Promise<void>((r) => worker.once('exit', () => r()));
       let started = false;
       const onAbort = () => {
@@ -186,8 +214,14 @@ export class ThreadHost implements UpstreamHost {
           }
         }
       };
-      port1.on('message', onMessage);
+      port1.on('message', (batch: FromWorker[]) => {
+        for (const msg of batch) onMessage(msg);
+      });
+      // The worker closed its end (it is exiting): what is queued for it goes nowhere, and the flush
+      // scheduled for it is cancelled. Its calls fail when the worker has exited (below), with its account.
+      port1.once('close', () => writer.close());
       worker.on('error', (err) => {
+        writer.close();
         signal?.removeEventListener('abort', onAbort);
         const reason = new SwitchboardError(
           'E_UPSTREAM_CLOSED',
@@ -199,9 +233,11 @@ export class ThreadHost implements UpstreamHost {
         else this.#events.close?.(reason);
       });
       worker.on('exit', (code) => {
+        writer.close();
         signal?.removeEventListener('abort', onAbort);
         // What the worker posted before it exited is read first: its own account beats "it exited".
-        for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) onMessage(m.message);
+        for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1))
+          for (const msg of m.message as FromWorker[]) onMessage(msg);
         this.#groupsEnded = this.#endGroups();
         if (!started) {
           this.#correlator.close(closedError(this.server));
@@ -240,7 +276,7 @@ export class ThreadHost implements UpstreamHost {
 
   notify(method: string, params?: Params): Promise<void> {
     if (!this.#port || this.#closing) return Promise.reject(closedError(this.server));
-    this.#post({ t: 'notify', method, params });
+    this.#tell({ t: 'notify', method, params });
     return Promise.resolve();
   }
 
@@ -258,6 +294,7 @@ export class ThreadHost implements UpstreamHost {
     if (opts.now && !this.#now && this.#closing) {
       this.#now = true;
       this.#tell({ t: 'close', now: true }); // cuts the graceful close in progress short
+      this.#writer?.flush();
     }
     this.#closing ??= (async () => {
       this.#now ||= opts.now === true;
@@ -265,6 +302,7 @@ export class ThreadHost implements UpstreamHost {
       const worker = this.#worker;
       if (!worker) return;
       this.#tell({ t: 'close', now: this.#now });
+      this.#writer?.flush(); // the close does not wait for the end of the turn
       // The worker ends its upstream (stdio trees included: stdin, SIGTERM, SIGKILL, each after
       // closeGraceMs), then runs out of work and exits. Only a worker stuck past all that is terminated.
       const stuck = Math.min(this.#config.closeGraceMs * 3 + 1000, MAX_TIMER_MS);
@@ -315,15 +353,8 @@ export class ThreadHost implements UpstreamHost {
       .finally(() => this.#asked.delete(msg.id));
   }
 
+  /** To the worker, in order, batched per turn. Once the worker is gone, nothing is sent. */
   #tell(message: ToWorker): void {
-    try {
-      this.#port?.postMessage(message);
-    } catch {
-      // The port is already closed: the worker is on its way out.
-    }
-  }
-
-  #post(message: ToWorker): void {
-    this.#port!.postMessage(message);
+    this.#writer?.post(message);
   }
 }

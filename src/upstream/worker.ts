@@ -5,20 +5,36 @@
  * tree before it closes its port and exits: the crash path and the close path are one path.
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
-import { RelayedCancel } from '../core/correlator.js';
+import type { RelayedCancel } from '../core/correlator.js';
 import { fromWire, SwitchboardError, toWire } from '../core/errors.js';
 import { UpstreamConnection } from './connection.js';
 import {
   type FromWorker,
+  jsonCopy,
   type ToWorker,
   WORKER_STATS,
   WORKER_STDERR,
   type WorkerInit,
 } from './port-protocol.js';
+import { PortWriter } from './port-writer.js';
 
 const { config, port, capabilities } = workerData as WorkerInit & { port: MessagePort };
-const post = (message: FromWorker) => port.postMessage(message);
-const inflight = new Map<number, AbortController>();
+// What crosses from here is parsed JSON or made of it; should a clone refuse something (the SDK's server
+// description), it goes as JSON carries it.
+const writer = new PortWriter<FromWorker>(port, {
+  unclonable: (message) => {
+    try {
+      return jsonCopy(message);
+    } catch {
+      return undefined;
+    }
+  },
+  // An answer leaves at once when no other call is in flight (its own has just left `inflight`).
+  alone: () => inflight.size === 0,
+});
+const post = (message: FromWorker) => writer.post(message);
+/** The calls sent upstream for the main side, by its ids: how its cancellations reach them. */
+const inflight = new Map<number, RelayedCancel>();
 /** Server requests passed on to the main side, waiting for its answer. */
 const asks = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
 let nextAsk = 1;
@@ -42,10 +58,17 @@ function end(now: boolean): Promise<void> {
     done = resolve;
   });
   void (conn?.close(undefined, { now }) ?? Promise.resolve()).finally(() => {
-    port.close();
+    closePort();
     done();
   });
   return ending;
+}
+
+/** What is queued for the main side leaves first; then the port closes and nothing more is sent. */
+function closePort(): void {
+  writer.flush();
+  writer.close();
+  port.close();
 }
 
 async function main(): Promise<void> {
@@ -91,7 +114,7 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     post({ t: 'failed', error: toWire(err) });
-    port.close();
+    closePort();
     return;
   }
   if (ending) {
@@ -101,15 +124,20 @@ async function main(): Promise<void> {
   post({ t: 'ready', description: conn.description });
 }
 
-port.on('message', (msg: ToWorker) => {
+port.on('message', (batch: ToWorker[]) => {
+  for (const msg of batch) onMessage(msg);
+});
+
+function onMessage(msg: ToWorker): void {
   switch (msg.t) {
     case 'req':
-      return onRequest(msg);
+      onRequest(msg);
+      return;
     case 'cancel': {
-      const ac = inflight.get(msg.id);
-      if (ac) {
+      const relay = inflight.get(msg.id);
+      if (relay) {
         inflight.delete(msg.id); // the main side has settled this call: no answer goes back for it
-        ac.abort(new RelayedCancel(fromWire(msg.reason) as SwitchboardError));
+        relay.cancel?.(fromWire(msg.reason) as SwitchboardError);
       }
       return;
     }
@@ -129,7 +157,7 @@ port.on('message', (msg: ToWorker) => {
       void end(msg.now);
       return;
   }
-});
+}
 
 function onRequest(msg: Extract<ToWorker, { t: 'req' }>): void {
   const { id } = msg;
@@ -146,11 +174,11 @@ function onRequest(msg: Extract<ToWorker, { t: 'req' }>): void {
     });
     return;
   }
-  const ac = new AbortController();
-  inflight.set(id, ac);
+  const relay: RelayedCancel = { cancel: undefined };
+  inflight.set(id, relay);
   conn
     .request(msg.method, msg.params, {
-      signal: ac.signal,
+      relay,
       onProgress: msg.progress ? (params) => post({ t: 'progress', id, params }) : undefined,
       context: msg.asks ? id : undefined,
       capabilities: msg.capabilities,
