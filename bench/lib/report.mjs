@@ -447,7 +447,7 @@ function niceCeil(v) {
   return [1, 2, 2.5, 5, 10].map((m) => m * p).find((c) => c >= v * (1 - 1e-12));
 }
 
-const fmtAxis = (v) => (v >= 100 || v === 0 ? fmtInt(v) : +v.toPrecision(3));
+const fmtAxis = (v) => (Math.abs(v) >= 100 || v === 0 ? fmtInt(v) : +v.toPrecision(3));
 
 /**
  * A growth scenario's chart: one panel per figure, side by side; in each, one line per series (a row's
@@ -493,11 +493,14 @@ export function renderGrowthSvg(section, rowsByName, sizes, { title, subtitle })
       ...(l.limit === undefined ? [] : [l.limit]),
     ]);
     const ymax = niceCeil(Math.max(1e-9, ...values, p.ratioAxis ? 1 : 0) * 1.12);
+    // A figure below 0 (memory growth over one session is within the collector's noise) gets room too.
+    const least = Math.min(0, ...values);
+    const ymin = least < 0 ? -niceCeil(-least * 1.12) : 0;
     const X = (size) => ox + (x1 === x0 ? panelW / 2 : ((lx(size) - x0) / (x1 - x0)) * panelW);
-    const Y = (v) => top + panelH - (v / ymax) * panelH;
+    const Y = (v) => top + panelH - ((v - ymin) / (ymax - ymin)) * panelH;
     out.push(`<text x="${ox}" y="${top - 12}" fill="#333">${esc(p.title)}</text>`);
     for (let i = 0; i <= 4; i++) {
-      const v = (ymax * i) / 4;
+      const v = ymin + ((ymax - ymin) * i) / 4;
       out.push(`<line x1="${ox}" y1="${Y(v)}" x2="${ox + panelW}" y2="${Y(v)}" stroke="#e5e7eb"/>`);
       out.push(`<text x="${ox - 6}" y="${Y(v) + 4}" text-anchor="end" fill="#555">${esc(fmtAxis(v))}</text>`);
     }
