@@ -52,27 +52,28 @@ const NEED_BENCH_DEPS = [
   'gateway-catalog',
 ];
 /** The growth rows: per size, the figures they must have (`figure@size`), and those taken against size 1. */
-const GROWTH: Record<string, { sizes: 'sessions' | 'upstreams' | 'catalog' | 'message'; figures: string[] }> = {
-  'gateway-sessions': {
-    sizes: 'sessions',
-    figures: ['p50Us', 'callsPerSec', 'loadedP50Us', 'heapPerSessionKB', 'gatewayRssMB', 'openMs'],
-  },
-  'switchboard-upstreams': {
-    sizes: 'upstreams',
-    figures: ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec', 'startMs', 'upstreamRssMB'],
-  },
-  'floor-upstreams': {
-    sizes: 'upstreams',
-    figures: ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec', 'startMs', 'upstreamRssMB'],
-  },
-  'gateway-catalog': {
-    sizes: 'catalog',
-    figures: ['p50Us', 'callsPerSec', 'listMs', 'listUsPerTool', 'listPages', 'gatewayRssMB'],
-  },
-  'floor-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec', 'loadedP50Us'] },
-  'switchboard-inline-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec'] },
-  'switchboard-thread-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec'] },
-};
+const GROWTH: Record<string, { sizes: 'sessions' | 'upstreams' | 'catalog' | 'message'; figures: string[] }> =
+  {
+    'gateway-sessions': {
+      sizes: 'sessions',
+      figures: ['p50Us', 'callsPerSec', 'loadedP50Us', 'heapPerSessionKB', 'gatewayRssMB', 'openMs'],
+    },
+    'switchboard-upstreams': {
+      sizes: 'upstreams',
+      figures: ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec', 'startMs', 'upstreamRssMB'],
+    },
+    'floor-upstreams': {
+      sizes: 'upstreams',
+      figures: ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec', 'startMs', 'upstreamRssMB'],
+    },
+    'gateway-catalog': {
+      sizes: 'catalog',
+      figures: ['p50Us', 'callsPerSec', 'listMs', 'listUsPerTool', 'listPages', 'gatewayRssMB'],
+    },
+    'floor-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec', 'loadedP50Us'] },
+    'switchboard-inline-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec'] },
+    'switchboard-thread-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec'] },
+  };
 /** Reference rows of each scenario's ratios. */
 const REFS: Record<string, { floor: string; sdk: string }> = {
   single: { floor: 'floor', sdk: 'sdk2-stdio' },
@@ -233,7 +234,10 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
       const figures = r as unknown as Record<string, number>;
       for (const size of sizes) {
         for (const key of growth.figures) {
-          assert.ok(positive(figures[`${key}@${size}`]), `${r.name} ${key}@${size} = ${figures[`${key}@${size}`]}`);
+          assert.ok(
+            positive(figures[`${key}@${size}`]),
+            `${r.name} ${key}@${size} = ${figures[`${key}@${size}`]}`,
+          );
         }
       }
       return;
@@ -278,19 +282,20 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
       ['floor-upstreams', 'callsPerSec', sizes.upstreams],
     ] as const) {
       const r = rows.get(name)!;
-      const first = r[`${key}@${list[0]}`] as number;
+      const first = r[`${key}@${list[0]!}`] as number;
       for (const size of list) {
         const toFirst = r[`${key}ToFirst@${size}`];
         assert.ok(close(toFirst, (r[`${key}@${size}`] as number) / first), `${name} ${key}ToFirst@${size}`);
       }
-      assert.equal(r[`servers@${list.at(-1)}`], list.at(-1), name);
+      assert.equal(r[`servers@${list.at(-1)!}`], list.at(-1), name);
     }
     // Upstreams net of the floor, and message size against the floor: the two rows' ratios of the round.
     const sw = rows.get('switchboard-upstreams')!;
     const fl = rows.get('floor-upstreams')!;
     for (const size of sizes.upstreams) {
       const net = sw[`netCallsPerSecToFirst@${size}`];
-      const want = (sw[`callsPerSecToFirst@${size}`] as number) / (fl[`callsPerSecToFirst@${size}`] as number);
+      const want =
+        (sw[`callsPerSecToFirst@${size}`] as number) / (fl[`callsPerSecToFirst@${size}`] as number);
       assert.ok(close(net, want), `netCallsPerSecToFirst@${size}`);
     }
     const floorMessage = rows.get('floor-message')!;
