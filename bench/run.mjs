@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Benchmark harness. Per contender and round: latency (p50/p99 at concurrency 1) and throughput
 // (calls/s at concurrency 64, with the latency of each call under that load) of one `echo` tool call,
-// or a measurement of its own (memory). Scenarios: one upstream, fan-out over N upstreams, one server
-// among 1 or N configured, memory per upstream. Rounds run in shuffled order; medians over rounds are
-// reported, with ratios to each scenario's reference rows from the same run.
+// or a measurement of its own (memory, and the growth rows). Scenarios: one upstream, fan-out over N
+// upstreams, interleaved p50, memory per upstream, and how cost grows (lib/growth.mjs) with gateway
+// sessions, upstreams started, catalog size and message size. Rounds run in shuffled order; medians
+// over rounds are reported, with ratios to each scenario's reference rows from the same run.
 //
 //   node bench/run.mjs [--smoke] [--only a,b] [--scenarios s,t] [--rounds N] [--calls N]
 //                      [--baseline DIR] [--out results/name] [--busy-load X]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
@@ -16,15 +17,18 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { baselineContenders, contenders as allContenders } from './lib/contenders.mjs';
-import { median, nsToUs, pct, saturate, sequential, shuffle, withTimeout } from './lib/measure.mjs';
+import { baselineContenders, contenders as mainContenders } from './lib/contenders.mjs';
+import { at, growthContenders } from './lib/growth.mjs';
+import { measureCalls, median, nsToUs, shuffle, withTimeout } from './lib/measure.mjs';
 import { killAllPeers, peerOptions, SkipError } from './lib/procs.mjs';
 import {
   BUSY_LOAD,
   busyOf,
+  fmtBytes,
   judgeTargets,
   loadSample,
   pathsOf,
+  renderGrowthSvg,
   renderMachine,
   renderSvg,
   renderTable,
@@ -47,10 +51,13 @@ const { values: args } = parseArgs({
   },
 });
 
+const allContenders = [...mainContenders, ...growthContenders];
 const contenders = args.baseline
   ? [...allContenders, ...baselineContenders(resolve(args.baseline))]
   : allContenders;
 const SCENARIO_NAMES = SECTIONS.map((s) => s.scenario);
+// `scale` (1 vs 256 servers started) grew into `upstreams` (1, 16, 64, 256): the old name still selects it.
+const SCENARIO_ALIASES = { scale: 'upstreams' };
 
 if (args.help) {
   console.log(`usage: node bench/run.mjs [--smoke] [--only name,name] [--scenarios ${SCENARIO_NAMES.join(',')}]
@@ -89,7 +96,6 @@ const PROFILES = {
     throughputMs: 1500, // measured window at c=64
     throughputCapCalls: 400_000,
     fanoutServers: 16,
-    scaleServers: 256,
     memoryUpstreams: 16,
     interleavedBlocks: 40,
     interleavedBlockCalls: 300,
@@ -99,8 +105,39 @@ const PROFILES = {
     peerTermGraceMs: 3_000,
     measureTimeoutMs: 120_000,
     watchdogMs: 10 * 60_000, // plus watchdogPerRoundMs for each round
-    watchdogPerRoundMs: 5 * 60_000,
+    watchdogPerRoundMs: 8 * 60_000,
     lanes: 1, // contenders measured at a time
+    // How cost grows (lib/growth.mjs): the sizes of each scenario, smallest first.
+    sizes: {
+      sessions: [1, 10, 100, 1000],
+      upstreams: [1, 16, 64, 256],
+      catalog: [10, 100, 1000, 10_000],
+      message: [1e3, 1e4, 1e5, 1e6, 1e7],
+    },
+    // Their measurement of one size: shorter than the rows above (each row measures 4 or 5 sizes, the
+    // upstreams rows two patterns at each); the processes under test are fresh at every size.
+    growth: {
+      warmupCalls: 2000,
+      calls: 1000,
+      latencyCapMs: 1500,
+      throughputWarmupMs: 200,
+      throughputMs: 1000,
+    },
+    // Message size: counts bounded by bytes too (a 10 MB echo moves 20 MB).
+    message: {
+      concurrency: 4,
+      warmupCalls: 500,
+      warmupBytes: 30e6,
+      calls: 300,
+      latencyBytes: 60e6,
+      capMs: 1000,
+      windowMs: 1000,
+      windowBytes: 400e6,
+    },
+    catalogPageSize: 500, // tools a page in the upstream's tools/list
+    catalogLists: 3, // timed tools/list per size (after one untimed)
+    quietDeadlineMs: 60_000, // at most this long waiting for freshly started upstreams to go idle
+    reapMs: 1_000, // after closing many upstreams, let the kernel reap them
   },
   smoke: {
     rounds: 1,
@@ -112,7 +149,6 @@ const PROFILES = {
     throughputMs: 100,
     throughputCapCalls: 5000,
     fanoutServers: 3,
-    scaleServers: 4,
     memoryUpstreams: 2,
     interleavedBlocks: 2,
     interleavedBlockCalls: 20,
@@ -125,6 +161,22 @@ const PROFILES = {
     watchdogPerRoundMs: 0,
     // Two contenders at a time: the smoke proves the plumbing, its figures mean nothing.
     lanes: 2,
+    sizes: { sessions: [1, 3], upstreams: [1, 3], catalog: [10, 100], message: [1e3, 1e5] },
+    growth: { warmupCalls: 5, calls: 20, latencyCapMs: 500, throughputWarmupMs: 20, throughputMs: 80 },
+    message: {
+      concurrency: 2,
+      warmupCalls: 2,
+      warmupBytes: 1e6,
+      calls: 5,
+      latencyBytes: 1e6,
+      capMs: 300,
+      windowMs: 80,
+      windowBytes: 4e6,
+    },
+    catalogPageSize: 30,
+    catalogLists: 1,
+    quietDeadlineMs: 500,
+    reapMs: 0,
   },
 };
 const cfg = { ...(args.smoke ? PROFILES.smoke : PROFILES.full) };
@@ -148,7 +200,7 @@ if (args.only) {
   selected = selected.filter((c) => names.includes(c.name));
 }
 if (args.scenarios) {
-  const names = list(args.scenarios);
+  const names = list(args.scenarios).map((n) => SCENARIO_ALIASES[n] ?? n);
   const unknown = names.filter((n) => !SCENARIO_NAMES.includes(n));
   if (unknown.length > 0) {
     console.error(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${SCENARIO_NAMES.join(', ')}`);
@@ -196,37 +248,8 @@ const ctx = { cfg, settle, gc };
 
 // ------------------------------------------------------------ rounds ----
 
-async function measured(c, handle) {
-  const seqBudget = (calls) => cfg.latencyCapMs + 5_000 + calls; // generous, but bounded
-  await withTimeout(sequential(handle, cfg.warmupCalls, cfg.latencyCapMs), seqBudget(0), 'warmup');
-  const samples = await withTimeout(
-    sequential(handle, cfg.calls, cfg.latencyCapMs),
-    seqBudget(cfg.calls),
-    'latency run',
-  );
-  const satBudget = (ms) => ms + 10_000;
-  await withTimeout(
-    saturate(handle, cfg.concurrency, cfg.throughputWarmupMs, cfg.throughputCapCalls),
-    satBudget(cfg.throughputWarmupMs),
-    'throughput warmup',
-  );
-  const tp = await withTimeout(
-    saturate(handle, cfg.concurrency, cfg.throughputMs, cfg.throughputCapCalls),
-    satBudget(cfg.throughputMs),
-    'throughput run',
-  );
-  return {
-    ...handle.info?.(),
-    latencyCalls: samples.length,
-    p50Us: nsToUs(pct(samples, 50)),
-    p99Us: nsToUs(pct(samples, 99)),
-    meanUs: nsToUs(samples.reduce((a, b) => a + b, 0n)) / samples.length,
-    throughputCalls: tp.calls,
-    throughputSeconds: tp.seconds,
-    callsPerSec: tp.callsPerSec,
-    loadedP50Us: pct(tp.loadedUs, 50),
-    loadedP99Us: pct(tp.loadedUs, 99),
-  };
+async function measured(handle) {
+  return { ...handle.info?.(), ...(await measureCalls(handle, cfg)) };
 }
 
 async function runOnce(c) {
@@ -236,7 +259,7 @@ async function runOnce(c) {
       : { status: 'error', reason: err.message };
   if (c.measure) {
     try {
-      const timeoutMs = cfg.measureTimeoutMs;
+      const timeoutMs = c.timeoutMs ?? cfg.measureTimeoutMs;
       const res = await withTimeout(
         Promise.resolve().then(() => c.measure({ ...ctx, timeoutMs })),
         timeoutMs + 5_000,
@@ -264,7 +287,7 @@ async function runOnce(c) {
   }
   const setupMs = nsToUs(process.hrtime.bigint() - t0) / 1000;
   try {
-    return { status: 'ok', setupMs, ...(await measured(c, handle)) };
+    return { status: 'ok', setupMs, ...(await measured(handle)) };
   } catch (err) {
     return { status: 'error', reason: err.message };
   } finally {
@@ -292,15 +315,16 @@ function roundOrder(cs) {
   return shuffle(units).flatMap((u) => shuffle(u));
 }
 
-function describe(res) {
+function describe(c, res) {
   if (res.status !== 'ok') return `${res.status}: ${res.reason}`;
+  if (c.describe) return c.describe(res, cfg);
   if (res.rssPerUpstreamMB !== undefined) {
     return `${res.upstreams} upstreams: ${res.rssPerUpstreamMB.toFixed(2)} MB RSS, ${res.heapPerUpstreamKB.toFixed(0)} KB heap per upstream`;
   }
   if (res.blocks !== undefined) {
-    return pathsOf(res).map(
-      (path) => `${path} ${res[`p50Us:${path}`].toFixed(0)} µs (${res[`toFloor:${path}`].toFixed(2)}x)`,
-    ).join(', ');
+    return pathsOf(res)
+      .map((path) => `${path} ${res[`p50Us:${path}`].toFixed(0)} µs (${res[`toFloor:${path}`].toFixed(2)}x)`)
+      .join(', ');
   }
   const servers = res.servers ? `${res.servers} servers: ` : '';
   return `${servers}p50 ${res.p50Us.toFixed(0)} µs, p99 ${res.p99Us.toFixed(0)} µs, ${res.callsPerSec.toFixed(0)} calls/s (p50 ${res.loadedP50Us.toFixed(0)} µs @${cfg.concurrency})`;
@@ -315,7 +339,9 @@ const started = Date.now();
 log(
   `bench: ${selected.length} contender(s), ${cfg.rounds} round(s), ${cfg.calls} latency calls, ` +
     `${cfg.throughputMs} ms at concurrency ${cfg.concurrency}; fan-out over ${cfg.fanoutServers}, ` +
-    `1 vs ${cfg.scaleServers} configured, memory of ${cfg.memoryUpstreams} upstreams${args.smoke ? ' (smoke)' : ''}`,
+    `memory of ${cfg.memoryUpstreams} upstreams; sessions ${cfg.sizes.sessions.join('/')}, upstreams ` +
+    `${cfg.sizes.upstreams.join('/')}, tools ${cfg.sizes.catalog.join('/')}, message bytes ` +
+    `${cfg.sizes.message.join('/')}${args.smoke ? ' (smoke)' : ''}`,
 );
 for (let round = 1; round <= cfg.rounds; round++) {
   loadSamples.push(loadSample(`round ${round} before`, os.loadavg()));
@@ -332,7 +358,9 @@ for (let round = 1; round <= cfg.rounds; round++) {
       const elapsedS = (performance.now() - t0) / 1000;
       if (cfg.lanes === 1) current = '(harness)';
       perRound.get(c.name).push({ round, ...res, elapsedS });
-      log(`  round ${round}/${cfg.rounds}  ${c.name.padEnd(34)} ${describe(res)} [${elapsedS.toFixed(1)} s]`);
+      log(
+        `  round ${round}/${cfg.rounds}  ${c.name.padEnd(34)} ${describe(c, res)} [${elapsedS.toFixed(1)} s]`,
+      );
       if (c.settleAfterMs) await sleep(c.settleAfterMs);
     }
   };
@@ -362,8 +390,9 @@ const rows = selected.map((c) => {
   }
   // Every figure of a row is the median of that figure over its successful rounds.
   const medians = {};
-  for (const key of Object.keys(ok[0])) {
-    if (key !== 'round' && typeof ok[0][key] === 'number') medians[key] = median(ok.map((r) => r[key]));
+  for (const key of new Set(ok.flatMap((r) => Object.keys(r)))) {
+    const values = ok.map((r) => r[key]).filter((v) => typeof v === 'number');
+    if (key !== 'round' && values.length > 0) medians[key] = median(values);
   }
   return {
     ...base,
@@ -377,59 +406,89 @@ const rows = selected.map((c) => {
 const byName = new Map(rows.map((r) => [r.name, r]));
 const okRow = (name) => (byName.get(name)?.status === 'ok' ? byName.get(name) : null);
 const ratio = (a, b) => (a !== undefined && b ? a / b : null);
+const figure = (name, key) => okRow(name)?.[key] ?? null;
 
 for (const section of SECTIONS) {
-  const { floor, sdk, perRowRef } = section.refs;
+  const { floor, sdk } = section.refs;
+  if (!floor && !sdk) continue;
   for (const r of rows) {
     if (r.scenario !== section.scenario || r.status !== 'ok') continue;
-    if (floor || sdk) {
-      const f = okRow(floor);
-      const s = okRow(sdk);
-      r.ratios = {
-        p50ToFloor: ratio(r.p50Us, f?.p50Us),
-        throughputToFloor: ratio(r.callsPerSec, f?.callsPerSec),
-        loadedP50ToFloor: ratio(r.loadedP50Us, f?.loadedP50Us),
-        p50ToSdk: ratio(r.p50Us, s?.p50Us),
-        throughputToSdk: ratio(r.callsPerSec, s?.callsPerSec),
-      };
-      r.ratioRefs = { floor, sdk };
-    }
-    if (perRowRef && r.ref) {
-      const o = okRow(r.ref);
-      r.ratios = { p50ToOne: ratio(r.p50Us, o?.p50Us), throughputToOne: ratio(r.callsPerSec, o?.callsPerSec) };
-      r.ratioRefs = { one: r.ref };
-    }
+    const f = okRow(floor);
+    const s = okRow(sdk);
+    r.ratios = {
+      p50ToFloor: ratio(r.p50Us, f?.p50Us),
+      throughputToFloor: ratio(r.callsPerSec, f?.callsPerSec),
+      loadedP50ToFloor: ratio(r.loadedP50Us, f?.loadedP50Us),
+      p50ToSdk: ratio(r.p50Us, s?.p50Us),
+      throughputToSdk: ratio(r.callsPerSec, s?.callsPerSec),
+    };
+    r.ratioRefs = { floor, sdk };
   }
 }
 
-// 1 vs N: the rows of a pair ran back to back in every round, so each round gives its own ratio too.
-const pairedRounds = {};
-for (const c of selected) {
-  if (c.scenario !== 'scale' || !c.ref || c.ref === c.name || !perRound.has(c.ref)) continue;
-  pairedRounds[c.name] = [];
-  for (const b of perRound.get(c.name)) {
-    const a = perRound.get(c.ref).find((r) => r.round === b.round);
-    if (b.status === 'ok' && a?.status === 'ok') {
-      pairedRounds[c.name].push({
-        round: b.round,
-        p50Ratio: b.p50Us / a.p50Us,
-        throughputRatio: b.callsPerSec / a.callsPerSec,
-      });
+// ------------------------------------------------------ how cost grows ----
+// Each growth row already holds, per size, the median over rounds of its own ratio to its smallest
+// size (`figureToFirst@size`, taken round by round). Ratios between two rows are taken round by round
+// too (the rows of a scenario run back to back in each round), then their median.
+
+/** Median, over the rounds both rows passed, of f(a, b): their results of the same round. */
+function roundwise(nameA, nameB, f) {
+  const bs = perRound.get(nameB) ?? [];
+  const values = (perRound.get(nameA) ?? []).flatMap((a) => {
+    const b = bs.find((r) => r.round === a.round);
+    if (a.status !== 'ok' || b?.status !== 'ok') return [];
+    const v = f(a, b);
+    return Number.isFinite(v) ? [v] : [];
+  });
+  return median(values);
+}
+const capitalized = (key) => key[0].toUpperCase() + key.slice(1);
+const sizes = cfg.sizes;
+const largest = (list) => Math.max(...list);
+
+// Upstreams: the switchboard's N/1 ratio over the floor's (what N servers cost the router, with what N
+// started processes cost the machine taken out): `net<Figure>ToFirst@N` on the switchboard row.
+const switchboardUpstreams = okRow('switchboard-upstreams');
+for (const size of switchboardUpstreams ? sizes.upstreams : []) {
+  for (const key of ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec']) {
+    const k = at(`${key}ToFirst`, size);
+    switchboardUpstreams[at(`net${capitalized(key)}ToFirst`, size)] = roundwise(
+      'switchboard-upstreams',
+      'floor-upstreams',
+      (a, b) => a[k] / b[k],
+    );
+  }
+}
+// Message size: each path's MB/s and p50 over the floor's at the same size.
+const MESSAGE_ROWS = ['floor-message', 'switchboard-inline-message', 'switchboard-thread-message'];
+for (const name of MESSAGE_ROWS) {
+  const r = okRow(name);
+  for (const size of r ? sizes.message : []) {
+    for (const key of ['mbPerSec', 'p50Us']) {
+      const k = at(key, size);
+      r[at(`${key}ToFloor`, size)] = roundwise(name, 'floor-message', (a, b) => a[k] / b[k]);
     }
   }
 }
-const pairedMedian = (name, key) => median((pairedRounds[name] ?? []).map((p) => p[key]));
-// The switchboard's ratio over the floor's, round by round: what N servers cost the router itself,
-// with what N idle processes cost the machine taken out.
-const netRounds = (pairedRounds['switchboard-inline-N-configured'] ?? []).flatMap((sw) => {
-  const fl = (pairedRounds['floor-N-upstreams'] ?? []).find((f) => f.round === sw.round);
-  return fl
-    ? [{ p50: sw.p50Ratio / fl.p50Ratio, throughput: sw.throughputRatio / fl.throughputRatio }]
-    : [];
-});
+const atLargest = (name, key, list) => figure(name, at(key, largest(list)));
+const leastOver = (name, key, list) => {
+  const values = list.map((size) => figure(name, at(key, size)));
+  return values.every((v) => typeof v === 'number') ? Math.min(...values) : null;
+};
+// tools/list per tool, from the second-largest catalog to the largest (fixed costs are spread by then).
+const [catalogBefore, catalogLargest] = [...sizes.catalog].sort((a, b) => a - b).slice(-2);
+const listGrowth = roundwise(
+  'gateway-catalog',
+  'gateway-catalog',
+  (a) => a[at('listUsPerTool', catalogLargest)] / a[at('listUsPerTool', catalogBefore)],
+);
 
-const figure = (name, key) => okRow(name)?.[key] ?? null;
 const target = (value, limit, better) => ({ value, target: limit, better });
+/** A growth figure flat within 10% (latency up at most 1.10x, throughput down to at least 0.90x). */
+const flat = (name, key, list) => {
+  const lower = /P50Us$|p50Us$/.test(key);
+  return target(atLargest(name, `${key}ToFirst`, list), lower ? 1.1 : 0.9, lower ? 'lower' : 'higher');
+};
 const summary = {
   load,
   targets: judgeTargets(
@@ -437,7 +496,11 @@ const summary = {
       // The perf issue's targets: inline calls/s at least the floor's, p50 (interleaved) at most 1.15x;
       // thread p50 at most 1.8x the floor, calls/s at least 0.4x.
       inlineP50ToFloor: target(figure('switchboard-inline', 'ratios')?.p50ToFloor ?? null, 1.15, 'lower'),
-      inlineP50ToFloorInterleaved: target(figure('c1-interleaved', 'toFloor:switchboard-inline'), 1.15, 'lower'),
+      inlineP50ToFloorInterleaved: target(
+        figure('c1-interleaved', 'toFloor:switchboard-inline'),
+        1.15,
+        'lower',
+      ),
       inlineThroughputToFloor: target(
         figure('switchboard-inline', 'ratios')?.throughputToFloor ?? null,
         1.0,
@@ -449,22 +512,63 @@ const summary = {
         0.4,
         'higher',
       ),
-      scaleP50ManyToOne: target(pairedMedian('switchboard-inline-N-configured', 'p50Ratio'), 1.1, 'lower'),
-      scaleThroughputManyToOne: target(
-        pairedMedian('switchboard-inline-N-configured', 'throughputRatio'),
+      inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
+      // How cost grows: flat within 10% from the smallest size to the largest (median of per-round ratios).
+      sessionsP50: flat('gateway-sessions', 'p50Us', sizes.sessions),
+      sessionsThroughput: flat('gateway-sessions', 'callsPerSec', sizes.sessions),
+      // One server called while N are started: the raw ratio (what the old `scale` target judged).
+      upstreamsP50: flat('switchboard-upstreams', 'p50Us', sizes.upstreams),
+      upstreamsThroughput: flat('switchboard-upstreams', 'callsPerSec', sizes.upstreams),
+      // Calls spread over all N: net of the floor's own spread over N processes (routing cost alone).
+      upstreamsSpreadP50Net: flat('switchboard-upstreams', 'netSpreadP50Us', sizes.upstreams),
+      upstreamsSpreadThroughputNet: flat('switchboard-upstreams', 'netSpreadCallsPerSec', sizes.upstreams),
+      catalogCallP50: flat('gateway-catalog', 'p50Us', sizes.catalog),
+      catalogCallThroughput: flat('gateway-catalog', 'callsPerSec', sizes.catalog),
+      // "Roughly flat": a cost that grows with the catalog's size (n log n or worse) shows here.
+      catalogListPerTool: target(listGrowth, 1.5, 'lower'),
+      // Message size: the issue's throughput targets held at every size (the least ratio over sizes).
+      messageInlineToFloor: target(
+        leastOver('switchboard-inline-message', 'mbPerSecToFloor', sizes.message),
         0.9,
         'higher',
       ),
-      inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
+      messageThreadToFloor: target(
+        leastOver('switchboard-thread-message', 'mbPerSecToFloor', sizes.message),
+        0.4,
+        'higher',
+      ),
     },
     load,
   ),
-  scalePairedRounds: pairedRounds,
-  scale: {
-    floorP50ManyToOne: pairedMedian('floor-N-upstreams', 'p50Ratio'),
-    floorThroughputManyToOne: pairedMedian('floor-N-upstreams', 'throughputRatio'),
-    netP50: median(netRounds.map((n) => n.p50)),
-    netThroughput: median(netRounds.map((n) => n.throughput)),
+  growth: {
+    sessions: {
+      heapPerSessionKB: atLargest('gateway-sessions', 'heapPerSessionKB', sizes.sessions),
+      rssPerSessionKB: atLargest('gateway-sessions', 'rssPerSessionKB', sizes.sessions),
+    },
+    upstreams: {
+      floorP50ToFirst: atLargest('floor-upstreams', 'p50UsToFirst', sizes.upstreams),
+      floorCallsPerSecToFirst: atLargest('floor-upstreams', 'callsPerSecToFirst', sizes.upstreams),
+      floorSpreadCallsPerSecToFirst: atLargest(
+        'floor-upstreams',
+        'spreadCallsPerSecToFirst',
+        sizes.upstreams,
+      ),
+      netP50ToFirst: atLargest('switchboard-upstreams', 'netP50UsToFirst', sizes.upstreams),
+      netCallsPerSecToFirst: atLargest('switchboard-upstreams', 'netCallsPerSecToFirst', sizes.upstreams),
+      spreadP50ToFirst: atLargest('switchboard-upstreams', 'spreadP50UsToFirst', sizes.upstreams),
+      spreadCallsPerSecToFirst: atLargest(
+        'switchboard-upstreams',
+        'spreadCallsPerSecToFirst',
+        sizes.upstreams,
+      ),
+    },
+    catalog: { listPerToolGrowth: listGrowth, from: catalogBefore, to: catalogLargest },
+    message: Object.fromEntries(
+      MESSAGE_ROWS.slice(1).map((name) => [
+        name,
+        Object.fromEntries(sizes.message.map((size) => [size, figure(name, at('mbPerSecToFloor', size))])),
+      ]),
+    ),
   },
   thread: {
     extraP50Us:
@@ -526,7 +630,12 @@ const report = {
     latency: 'p50/p99 of sequential calls at concurrency 1 (per round), median over rounds',
     throughput: `completed calls per second with ${cfg.concurrency} callers in flight for ${cfg.throughputMs} ms, median over rounds; loadedP50Us/loadedP99Us: latency of those calls`,
     fanout: `${cfg.concurrency} callers in one process, call i to upstream i mod ${cfg.fanoutServers}; ratios against floor-fanout and sdk2-fanout`,
-    scale: `calls to one raw-echo server while 1 or ${cfg.scaleServers} are configured and started in the switchboard, and the floor client with 0 or ${cfg.scaleServers - 1} idle raw-echo processes beside it (the machine's share); the four run back to back in each round (summary.scalePairedRounds); summary.scale.net* = switchboard ratio / floor ratio per round, median`,
+    growth:
+      'sessions, upstreams, catalog, message-size (lib/growth.mjs): each row measures every size of its scenario (fresh setup per size, sizes in random order), figures keyed figure@size; figureToFirst@size = median over rounds of the ratio to the smallest size in the same round',
+    sessions: `gateway (serve --http, one raw-echo) with N 2025-era sessions open at /servers/s0/mcp, N in ${cfg.sizes.sessions.join(', ')}; calls spread over them (call i on session i mod N); memory per session = gateway heap/RSS growth after full GCs over opening N sessions (after a warm-up session came and went), / N`,
+    upstreams: `N raw-echo upstreams started, N in ${cfg.sizes.upstreams.join(', ')}: calls to s0 (the others idle) and spread over all (call i to upstream i mod N), for the switchboard (inline) and for N floor clients as control; net*ToFirst = switchboard ratio / floor ratio, round by round, median`,
+    catalog: `gateway over one raw-echo listing N tools (--page-size ${cfg.catalogPageSize}), N in ${cfg.sizes.catalog.join(', ')}; one session at /mcp: tools/list (every page; median of ${cfg.catalogLists} after one untimed), calls by name spread over the catalog (call i to s0__t<i mod N>), each checked for the tool that answered`,
+    'message-size': `the echo carries a payload of ${cfg.sizes.message.join(', ')} bytes out and back, checked whole; MB/s = payload bytes echoed per second (10^6) with ${cfg.message.concurrency} callers; p50 at concurrency 1; *ToFloor = ratio to floor-message, round by round, median`,
     interleaved: `floor, sdk2-stdio, switchboard-inline and switchboard-thread open at once; ${cfg.interleavedBlocks} rounds of ${cfg.interleavedBlockCalls}-call blocks, each path once per round in random order; medians over blocks of each path's p50 and of its ratio to the floor's p50 in the same round`,
     memory: `RSS and heap of a fresh host process after starting ${cfg.memoryUpstreams} upstreams (one call each, full GCs), per upstream; upstream processes not included`,
     clients: {
@@ -543,17 +652,28 @@ const report = {
 
 const sections = SECTIONS.map((s) => {
   const own = rows.filter((r) => r.scenario === s.scenario);
-  return { ...s, rows: s.expand ? own.flatMap((r) => s.expand(r)) : own };
+  return { ...s, rows: s.expand ? own.flatMap((r) => s.expand(r, cfg)) : own };
 });
+const subtitle = `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s) · load average up to ${load.peakLoadAvg1.toFixed(2)}${load.busy ? ' (busy machine: targets not judged)' : ''}`;
 mkdirSync(dirname(outBase), { recursive: true });
 writeFileSync(`${outBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(
   `${outBase}.svg`,
-  renderSvg(sections, {
-    title: `mcp-switchboard bench: one echo tools/call${args.smoke ? ' (smoke)' : ''}`,
-    subtitle: `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s) · load average up to ${load.peakLoadAvg1.toFixed(2)}${load.busy ? ' (busy machine: targets not judged)' : ''}`,
-  }),
+  renderSvg(
+    sections.filter((s) => !s.growth),
+    { title: `mcp-switchboard bench: one echo tools/call${args.smoke ? ' (smoke)' : ''}`, subtitle },
+  ),
 );
+// One chart per growth scenario that ran, next to the JSON: <out>-<scenario>.svg (an old one is removed).
+const charts = [];
+for (const s of sections.filter((x) => x.growth)) {
+  const file = `${outBase}-${s.scenario}.svg`;
+  rmSync(file, { force: true });
+  if (s.rows.length === 0) continue;
+  const title = `mcp-switchboard bench: how cost grows — ${s.scenario}${args.smoke ? ' (smoke)' : ''}`;
+  writeFileSync(file, renderGrowthSvg(s, byName, s.growth.sizes(cfg), { title, subtitle }));
+  charts.push(s.scenario);
+}
 
 console.log(renderMachine(machine, load));
 for (const s of sections) {
@@ -563,6 +683,12 @@ for (const s of sections) {
 const fmtN = (v, digits = 2) => (v === null || v === undefined ? '-' : v.toFixed(digits));
 const fmt = (t, digits = 2) => fmtN(t.value, digits);
 const T = summary.targets;
+const G = summary.growth;
+const judged = (t, limit) => `${fmt(t)}x (${t.better === 'lower' ? '<=' : '>='} ${limit}: ${t.verdict})`;
+const big = (list) => largest(list).toLocaleString('en-US');
+const small = (list) => Math.min(...list).toLocaleString('en-US');
+const perSize = (name) =>
+  sizes.message.map((size) => `${fmtBytes(size)} ${fmtN(G.message[name]?.[size])}x`).join(', ');
 console.log(
   `${load.busy ? `\nbusy machine: load average ${load.peakLoadAvg1.toFixed(2)}: no target is judged.` : ''}` +
     `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.15: ${T.inlineP50ToFloor.verdict}; ` +
@@ -570,30 +696,32 @@ console.log(
     `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 1.0: ${T.inlineThroughputToFloor.verdict}),` +
     `\n  thread p50 ${fmt(T.threadP50ToFloor)}x floor (<= 1.8: ${T.threadP50ToFloor.verdict}), ` +
     `thread calls/s ${fmt(T.threadThroughputToFloor)}x floor (>= 0.4: ${T.threadThroughputToFloor.verdict}),` +
-    `\n  ${cfg.scaleServers} vs 1 configured: p50 ${fmt(T.scaleP50ManyToOne)}x (<= 1.10: ${T.scaleP50ManyToOne.verdict}), ` +
-    `calls/s ${fmt(T.scaleThroughputManyToOne)}x (>= 0.90: ${T.scaleThroughputManyToOne.verdict}) [median of per-round pairs];` +
-    `\n    the floor beside ${cfg.scaleServers - 1} idle processes: p50 ${fmtN(summary.scale.floorP50ManyToOne)}x, calls/s ${fmtN(summary.scale.floorThroughputManyToOne)}x;` +
-    ` net of that: p50 ${fmtN(summary.scale.netP50)}x, calls/s ${fmtN(summary.scale.netThroughput)}x,` +
-    `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${T.inlineRssPerUpstreamMB.verdict})`,
+    `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${T.inlineRssPerUpstreamMB.verdict})` +
+    `\nhow cost grows (the largest size against the smallest, median of per-round ratios):` +
+    `\n  sessions ${small(sizes.sessions)} -> ${big(sizes.sessions)}: p50 ${judged(T.sessionsP50, '1.10')}, calls/s ${judged(T.sessionsThroughput, '0.90')};` +
+    ` gateway memory per session: heap ${fmtN(G.sessions.heapPerSessionKB, 1)} KB, RSS ${fmtN(G.sessions.rssPerSessionKB, 1)} KB` +
+    `\n  upstreams ${small(sizes.upstreams)} -> ${big(sizes.upstreams)}, one called: p50 ${judged(T.upstreamsP50, '1.10')}, calls/s ${judged(T.upstreamsThroughput, '0.90')};` +
+    `\n    the floor beside as many idle: p50 ${fmtN(G.upstreams.floorP50ToFirst)}x, calls/s ${fmtN(G.upstreams.floorCallsPerSecToFirst)}x;` +
+    ` net of that: p50 ${fmtN(G.upstreams.netP50ToFirst)}x, calls/s ${fmtN(G.upstreams.netCallsPerSecToFirst)}x` +
+    `\n    spread over all: p50 ${fmtN(G.upstreams.spreadP50ToFirst)}x, calls/s ${fmtN(G.upstreams.spreadCallsPerSecToFirst)}x` +
+    ` (the floor's spread: calls/s ${fmtN(G.upstreams.floorSpreadCallsPerSecToFirst)}x); net: p50 ${judged(T.upstreamsSpreadP50Net, '1.10')}, calls/s ${judged(T.upstreamsSpreadThroughputNet, '0.90')}` +
+    `\n  catalog ${small(sizes.catalog)} -> ${big(sizes.catalog)} tools: call p50 ${judged(T.catalogCallP50, '1.10')}, calls/s ${judged(T.catalogCallThroughput, '0.90')};` +
+    ` tools/list per tool ${G.catalog.from.toLocaleString('en-US')} -> ${G.catalog.to.toLocaleString('en-US')}: ${judged(T.catalogListPerTool, '1.5')}` +
+    `\n  message size, MB/s over the floor's: inline ${perSize('switchboard-inline-message')}; least ${judged(T.messageInlineToFloor, '0.9')}` +
+    `\n    thread ${perSize('switchboard-thread-message')}; least ${judged(T.messageThreadToFloor, '0.4')}`,
 );
 console.log(
   `\nclient: raw-ndjson = floor client, no MCP library; sdk1/sdk2 = MCP SDK Client; undici-raw = raw JSON-RPC over a` +
     `\nkeep-alive undici Pool; switchboard = Switchboard#callTool. p50/p99 at concurrency 1, calls/s at concurrency ${cfg.concurrency};` +
     `\nratios against the section's reference rows (floor / sdk2: floor and sdk2-stdio, or floor-fanout and sdk2-fanout).` +
     `\n${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; load average up to ${load.peakLoadAvg1.toFixed(2)}; ${cfg.rounds} round(s) in ${report.durationSeconds.toFixed(1)} s` +
-    `\nwrote ${relative(process.cwd(), outBase)}.{json,svg}`,
+    `\nwrote ${relative(process.cwd(), outBase)}.{json,svg}${charts.map((c) => `, -${c}.svg`).join('')}`,
 );
 
 // Smoke is a test: every contender that ran must have passed. A full run only
 // needs the floor, without which no ratio means anything.
 const failed = rows.filter((r) => r.status === 'error');
 const floorRow = byName.get('floor');
-const exitCode = args.smoke
-  ? failed.length > 0
-    ? 1
-    : 0
-  : floorRow && floorRow.status !== 'ok'
-    ? 1
-    : 0;
+const exitCode = args.smoke ? (failed.length > 0 ? 1 : 0) : floorRow && floorRow.status !== 'ok' ? 1 : 0;
 killAllPeers();
 process.exit(exitCode);

@@ -4,15 +4,17 @@
 // `setup` resolves to { call(nonce): Promise<string>, close(): Promise<void>, info?(): object }: `call`
 // returns the nonce that came back and the harness checks it against the one sent; `info` adds figures
 // of the contender's own (servers, memory) to the round's result.
-// `scenario`: `single` (one upstream), `fanout` (many upstreams, one caller process), `scale` (calls to
-// one of 1 or N configured servers), `interleaved` (p50 of the main paths in alternating blocks), `memory`. `needs`: `root` contenders run on the root package's
+// `scenario`: `single` (one upstream), `fanout` (many upstreams, one caller process), `interleaved` (p50
+// of the main paths in alternating blocks), `memory`; the "how cost grows" scenarios (sessions,
+// upstreams, catalog, message-size) are in lib/growth.mjs. `needs`: `root` contenders run on the root package's
 // dependencies alone; `bench` ones need bench/node_modules and are skipped, with the command to
 // install it, when that is missing.
 // A setup that throws SkipError is reported as skipped, any other throw as an error row.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   Client as Client2,
@@ -22,16 +24,7 @@ import {
 import { StdioClientTransport as StdioClientTransport2 } from '@modelcontextprotocol/client/stdio';
 import { startFloorClient } from './floor-client.mjs';
 import { median, pct, sequential, shuffle } from './measure.mjs';
-import {
-  childrenQuiet,
-  childrenRss,
-  freePort,
-  makeTempDir,
-  probeHttp,
-  SkipError,
-  startPeer,
-  waitUntil,
-} from './procs.mjs';
+import { freePort, makeTempDir, probeHttp, SkipError, startPeer, waitUntil } from './procs.mjs';
 import { RAW_ECHO, rawEchoServers } from './switchboard-config.mjs';
 
 const BENCH = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +34,7 @@ const NODE = process.execPath;
 const SDK_ECHO = join(BENCH, 'servers', 'sdk-echo.mjs');
 const FORCE_LOOPBACK = join(BENCH, 'lib', 'force-loopback.cjs');
 const MEMORY_PROBE = join(BENCH, 'lib', 'memory-probe.mjs');
+const MEMORY_REPORT = join(BENCH, 'lib', 'memory-report.cjs');
 
 export const INSTALL_BENCH_DEPS = 'npm --prefix bench ci --no-audit --no-fund';
 
@@ -73,7 +67,7 @@ async function sdk1() {
   return { Client, StdioClientTransport };
 }
 
-async function rawHttp() {
+export async function rawHttp() {
   fromBench('undici', resolveEsm);
   return import('./raw-http.mjs');
 }
@@ -83,7 +77,7 @@ async function rawHttp() {
 const CLIENT_INFO = { name: 'mcp-switchboard-bench', version: '0.0.0' };
 
 /** The text of the first content block of a tools/call result. */
-const textOf = (result) => result?.content?.[0]?.text;
+export const textOf = (result) => result?.content?.[0]?.text;
 
 /** An MCP SDK client (1.x or 2.x) wrapped as { call, close }. */
 async function sdkClient(ClientClass, transport, { tool = 'echo' } = {}) {
@@ -288,7 +282,7 @@ export function switchboardEntry(root = REPO) {
   return entry;
 }
 
-async function loadSwitchboard(root) {
+export async function loadSwitchboard(root) {
   const entry = switchboardEntry(root);
   const mod = await import(pathToFileURL(entry).href);
   if (typeof mod.Switchboard !== 'function') throw new Error(`${entry} has no Switchboard export`);
@@ -299,7 +293,7 @@ async function loadSwitchboard(root) {
  * ADAPT HERE if the library's API moves: a Switchboard over `count` raw-echo servers `s0`..,
  * hosted inline or in worker threads; `pick(i)` names the server of the i-th call.
  */
-async function openSwitchboard({ root, count, isolation, extra, pick, Switchboard }) {
+export async function openSwitchboard({ root, count, isolation, extra, pick, Switchboard }) {
   Switchboard ??= await loadSwitchboard(root);
   const sb = await Switchboard.start(rawEchoServers(count, isolation, extra), { requireAll: true });
   let seq = 0;
@@ -335,91 +329,6 @@ function switchboardFanOut(name, isolation, { root, label = '' } = {}) {
     },
   };
 }
-
-/**
- * Settles after `count` upstreams started (they keep compiling and collecting for a while), then takes
- * memory: this process's heap and RSS against `before`, and the children's RSS.
- */
-async function afterStart({ settle }, count, before, t0) {
-  const startMs = performance.now() - t0;
-  // Measure with idle servers, not the tail of their start-up (JIT and GC in N fresh processes).
-  const quietMs = await childrenQuiet({ deadlineMs: 60_000 });
-  await settle();
-  const after = process.memoryUsage();
-  const kids = childrenRss();
-  return {
-    servers: count,
-    startMs,
-    quietMs,
-    // This process also holds the harness: a rough figure; the memory rows are the clean one.
-    hostRssPerServerMB: (after.rss - before.rss) / count / 2 ** 20,
-    hostHeapPerServerKB: (after.heapUsed - before.heapUsed) / count / 1024,
-    upstreamProcesses: kids?.count ?? null,
-    upstreamRssMB: kids?.rssMB ?? null,
-  };
-}
-
-/**
- * A 1 vs N row: `start(count, prepared)` opens the handle with `count` upstreams; what `prepare()`
- * loads comes before the memory is taken. All four rows run back to back in a round; `ref` is the row
- * this one is compared to.
- */
-const scaleRow = (name, which, ref, { transport, client, prepare, start }) => ({
-  name,
-  scenario: 'scale',
-  pair: 'scale',
-  ref,
-  transport,
-  client,
-  needs: 'root',
-  setupTimeoutMs: which === 'many' ? 300_000 : undefined,
-  closeTimeoutMs: which === 'many' ? 60_000 : undefined,
-  settleAfterMs: which === 'many' ? 1_000 : undefined, // let the kernel reap N processes
-  async setup(ctx) {
-    const count = which === 'many' ? ctx.cfg.scaleServers : 1;
-    const prepared = await prepare?.();
-    await ctx.settle();
-    const before = process.memoryUsage();
-    const t0 = performance.now();
-    const handle = await start(count, prepared);
-    const info = await afterStart(ctx, count, before, t0);
-    return { ...handle, info: () => info };
-  },
-});
-
-/** One server called while `count` are configured and started (all raw-echo; the others stay idle). */
-const switchboardScale = (name, which) =>
-  scaleRow(name, which, 'switchboard-inline-1-configured', {
-    transport: 'in-process -> stdio (raw-echo)',
-    client: 'switchboard',
-    prepare: () => loadSwitchboard(),
-    // N processes starting at once on 2 cores take far longer than one: no start-up deadline bites.
-    start: (count, Switchboard) =>
-      openSwitchboard({
-        Switchboard,
-        count,
-        isolation: 'inline',
-        extra: { startTimeoutMs: 200_000 },
-        pick: () => 's0',
-      }),
-  });
-
-/**
- * The control: the floor client calling one raw-echo while N-1 more raw-echo processes idle beside it,
- * started by this process but never called. What N idle processes cost the machine, with no router.
- */
-const floorScale = (name, which) =>
-  scaleRow(name, which, 'floor-1-upstream', {
-    transport: 'stdio (raw-echo), N-1 idle beside',
-    client: 'raw-ndjson',
-    async start(count) {
-      const idle = await Promise.all(
-        Array.from({ length: count - 1 }, () => startFloorClient({ args: [RAW_ECHO], timeoutMs: 200_000 })),
-      );
-      const floor = await startFloorClient({ args: [RAW_ECHO] });
-      return { call: floor.call, close: () => Promise.all([floor, ...idle].map((c) => c.close())) };
-    },
-  });
 
 /**
  * p50 at concurrency 1, interleaved: the floor, the SDK 2.x client and the switchboard (inline, thread),
@@ -506,22 +415,51 @@ function memoryRow(name, isolation) {
 
 /**
  * switchboard-gateway: the switchboard's own HTTP front, its CLI bin (`serve --http`) over `count`
- * raw-echo servers `s0`.. on a free 127.0.0.1 port, driven like the peers. `/mcp` serves them all
- * (`s0__echo`..), `/servers/s0/mcp` the first alone with its own names.
+ * raw-echo servers `s0`.. (or over `config`) on a free 127.0.0.1 port, driven like the peers. `/mcp`
+ * serves them all (`s0__echo`..), `/servers/s0/mcp` the first alone with its own names. With `memory`,
+ * the process runs with lib/memory-report.cjs preloaded: `memoryOf(gateway)` weighs it.
  */
-async function startSwitchboardGateway({ count = 1 } = {}) {
+export async function startSwitchboardGateway({ count = 1, config, memory = false } = {}) {
   switchboardEntry(); // SkipError while the library is not built
   const dir = makeTempDir('switchboard-gateway');
-  const config = join(dir, 'mcp.json');
-  writeFileSync(config, JSON.stringify(rawEchoServers(count, 'inline')));
+  const file = join(dir, 'mcp.json');
+  writeFileSync(file, JSON.stringify(config ?? rawEchoServers(count, 'inline')));
   const port = await freePort();
+  const report = join(dir, 'memory.json');
   const peer = startPeer({
     name: 'switchboard-gateway',
-    nodeArgs: [join(REPO, 'dist', 'src', 'cli', 'bin.js'), 'serve', '--http', `127.0.0.1:${port}`, '--config', config],
+    dir,
+    ...(memory && { env: { ...process.env, BENCH_MEMORY_REPORT: report } }),
+    nodeArgs: [
+      ...(memory ? ['--expose-gc', '--require', MEMORY_REPORT] : []),
+      join(REPO, 'dist', 'src', 'cli', 'bin.js'),
+      'serve',
+      '--http',
+      `127.0.0.1:${port}`,
+      '--config',
+      file,
+    ],
   });
   const base = `http://127.0.0.1:${port}`;
   await waitUntil(peer, async () => (await probeHttp(`${base}/mcp`)).status > 0);
-  return { peer, url: `${base}/servers/s0/mcp`, aggregate: `${base}/mcp` };
+  return { peer, url: `${base}/servers/s0/mcp`, aggregate: `${base}/mcp`, report };
+}
+
+/**
+ * The gateway's memory after two full collections (lib/memory-report.cjs answers SIGUSR2 with its
+ * process.memoryUsage()): { rss, heapUsed, external, arrayBuffers } in bytes.
+ */
+export async function memoryOf({ peer, report }, { deadlineMs = 10_000 } = {}) {
+  rmSync(report, { force: true });
+  process.kill(peer.child.pid, 'SIGUSR2');
+  const end = Date.now() + deadlineMs;
+  while (!existsSync(report)) {
+    if (Date.now() > end) throw new Error(`the gateway did not report its memory within ${deadlineMs} ms`);
+    await sleep(20);
+  }
+  const usage = JSON.parse(readFileSync(report, 'utf8'));
+  if (!usage.collected) throw new Error('the gateway ran without --expose-gc: its heap was not collected');
+  return usage;
 }
 
 // ------------------------------------------------------------ registry ----
@@ -677,12 +615,6 @@ export const contenders = [
       );
     },
   },
-
-  // Routing cost against the number of configured servers.
-  switchboardScale('switchboard-inline-1-configured', 'one'),
-  switchboardScale('switchboard-inline-N-configured', 'many'),
-  floorScale('floor-1-upstream', 'one'),
-  floorScale('floor-N-upstreams', 'many'),
 
   // p50 at concurrency 1, the main paths interleaved in short blocks.
   interleavedLatency('c1-interleaved'),

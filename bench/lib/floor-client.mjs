@@ -10,7 +10,7 @@ export async function startFloorClient({ command = process.execPath, args, env, 
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: env ?? process.env });
   const pending = new Map();
   let nextId = 1;
-  let carry = '';
+  let held = [];
   let dead = null;
 
   const failAll = (err) => {
@@ -24,8 +24,19 @@ export async function startFloorClient({ command = process.execPath, args, env, 
   child.stdin.on('error', () => {}); // surfaced through 'exit'
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk) => {
-    const lines = (carry + chunk).split('\n');
-    carry = lines.pop();
+    // A line that spans chunks is joined once, when its newline comes (a 10 MB answer is ~160 chunks).
+    if (chunk.indexOf('\n') === -1) {
+      held.push(chunk);
+      return;
+    }
+    if (held.length > 0) {
+      held.push(chunk);
+      chunk = held.join('');
+      held = [];
+    }
+    const lines = chunk.split('\n');
+    const rest = lines.pop();
+    if (rest) held.push(rest);
     for (const line of lines) {
       if (line.length === 0) continue;
       let msg;

@@ -88,3 +88,41 @@ export function shuffle(list) {
   }
   return a;
 }
+
+/**
+ * The standard measurement of a handle: `p.warmupCalls` sequential calls (or fewer, if `p.latencyCapMs`
+ * runs out first), then `p.calls` latency samples at concurrency 1 (same cap), then `p.concurrency`
+ * callers for `p.throughputWarmupMs` and, measured, for `p.throughputMs` (at most `p.throughputCapCalls`
+ * calls each). Every phase has its own timeout; every call is checked (its nonce came back).
+ */
+export async function measureCalls(handle, p) {
+  const seqBudget = (calls) => p.latencyCapMs + 5_000 + calls; // generous, but bounded
+  await withTimeout(sequential(handle, p.warmupCalls, p.latencyCapMs), seqBudget(0), 'warmup');
+  const samples = await withTimeout(
+    sequential(handle, p.calls, p.latencyCapMs),
+    seqBudget(p.calls),
+    'latency run',
+  );
+  const satBudget = (ms) => ms + 10_000;
+  await withTimeout(
+    saturate(handle, p.concurrency, p.throughputWarmupMs, p.throughputCapCalls),
+    satBudget(p.throughputWarmupMs),
+    'throughput warmup',
+  );
+  const tp = await withTimeout(
+    saturate(handle, p.concurrency, p.throughputMs, p.throughputCapCalls),
+    satBudget(p.throughputMs),
+    'throughput run',
+  );
+  return {
+    latencyCalls: samples.length,
+    p50Us: nsToUs(pct(samples, 50)),
+    p99Us: nsToUs(pct(samples, 99)),
+    meanUs: nsToUs(samples.reduce((a, b) => a + b, 0n)) / samples.length,
+    throughputCalls: tp.calls,
+    throughputSeconds: tp.seconds,
+    callsPerSec: tp.callsPerSec,
+    loadedP50Us: pct(tp.loadedUs, 50),
+    loadedP99Us: pct(tp.loadedUs, 99),
+  };
+}

@@ -56,16 +56,17 @@ function findResponse(text, contentType, id) {
 }
 
 /**
- * Streamable HTTP (2025 era, stateful): initialize, keep the Mcp-Session-Id,
- * then POST each tools/call and read its answer from the POST's own body.
+ * Streamable HTTP (2025 era, stateful) over one keep-alive Pool: `open()` starts a session (initialize,
+ * then notifications/initialized) and resolves to its headers (Mcp-Session-Id, Mcp-Protocol-Version);
+ * `request(session, method, params)` POSTs a request with them and reads its answer from the POST's own
+ * body. Any number of sessions share the pool's connections: a session is its headers.
  */
-export async function rawStreamableClient(url, { tool = 'echo' } = {}) {
+export function streamableEndpoint(url, { connections = CONNECTIONS } = {}) {
   const { origin, pathname } = new URL(url);
-  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const pool = new Pool(origin, { connections, pipelining: 1 });
   let nextId = 1;
 
-  async function post(message) {
+  async function post(headers, message) {
     const res = await pool.request({
       path: pathname,
       method: 'POST',
@@ -77,37 +78,53 @@ export async function rawStreamableClient(url, { tool = 'echo' } = {}) {
     return { res, text };
   }
 
+  return {
+    async open() {
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const { res, text } = await post(headers, initializeMessage(0));
+      const init = findResponse(text, String(res.headers['content-type'] ?? ''), 0);
+      const sessionId = res.headers['mcp-session-id'];
+      if (sessionId) headers['mcp-session-id'] = sessionId;
+      headers['mcp-protocol-version'] = init.protocolVersion;
+      await post(headers, { jsonrpc: '2.0', method: 'notifications/initialized' });
+      return headers;
+    },
+    async request(session, method, params) {
+      const id = nextId++;
+      const { res, text } = await post(session, { jsonrpc: '2.0', id, method, params });
+      return findResponse(text, String(res.headers['content-type'] ?? ''), id);
+    },
+    /** Ends a session (DELETE); a failure is ignored: the gateway ends it when it stops anyway. */
+    async end(session) {
+      if (!session['mcp-session-id']) return;
+      await pool
+        .request({ path: pathname, method: 'DELETE', headers: session })
+        .then((r) => r.body.dump())
+        .catch(() => {});
+    },
+    close: () => pool.close(),
+    destroy: () => pool.destroy(),
+  };
+}
+
+/** One session on a Streamable HTTP endpoint, calling `tool` (see streamableEndpoint). */
+export async function rawStreamableClient(url, { tool = 'echo' } = {}) {
+  const endpoint = streamableEndpoint(url);
+  let session;
   try {
-    const { res, text } = await post(initializeMessage(0));
-    const init = findResponse(text, String(res.headers['content-type'] ?? ''), 0);
-    const sessionId = res.headers['mcp-session-id'];
-    if (sessionId) headers['mcp-session-id'] = sessionId;
-    headers['mcp-protocol-version'] = init.protocolVersion;
-    await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    session = await endpoint.open();
   } catch (err) {
-    await pool.destroy();
+    await endpoint.destroy();
     throw err;
   }
-
   return {
     async call(nonce) {
-      const id = nextId++;
-      const { res, text } = await post({
-        jsonrpc: '2.0',
-        id,
-        method: 'tools/call',
-        params: { name: tool, arguments: { nonce } },
-      });
-      return findResponse(text, String(res.headers['content-type'] ?? ''), id).content[0].text;
+      const result = await endpoint.request(session, 'tools/call', { name: tool, arguments: { nonce } });
+      return result.content[0].text;
     },
     async close() {
-      if (headers['mcp-session-id']) {
-        await pool
-          .request({ path: pathname, method: 'DELETE', headers })
-          .then((r) => r.body.dump())
-          .catch(() => {});
-      }
-      await pool.close();
+      await endpoint.end(session);
+      await endpoint.close();
     },
   };
 }

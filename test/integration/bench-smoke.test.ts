@@ -28,13 +28,14 @@ const ROOT_ONLY = [
   'sdk2-fanout',
   'switchboard-inline-fanout',
   'switchboard-thread-fanout',
-  'switchboard-inline-1-configured',
-  'switchboard-inline-N-configured',
-  'floor-1-upstream',
-  'floor-N-upstreams',
   'c1-interleaved',
   'memory-inline',
   'memory-thread',
+  'switchboard-upstreams',
+  'floor-upstreams',
+  'floor-message',
+  'switchboard-inline-message',
+  'switchboard-thread-message',
 ];
 const NEED_BENCH_DEPS = [
   'sdk1-stdio',
@@ -47,7 +48,32 @@ const NEED_BENCH_DEPS = [
   'mcp-hub-sse+undici',
   'switchboard-gateway+undici',
   'switchboard-gateway-fanout+undici',
+  'gateway-sessions',
+  'gateway-catalog',
 ];
+/** The growth rows: per size, the figures they must have (`figure@size`), and those taken against size 1. */
+const GROWTH: Record<string, { sizes: 'sessions' | 'upstreams' | 'catalog' | 'message'; figures: string[] }> =
+  {
+    'gateway-sessions': {
+      sizes: 'sessions',
+      figures: ['p50Us', 'callsPerSec', 'loadedP50Us', 'heapPerSessionKB', 'gatewayRssMB', 'openMs'],
+    },
+    'switchboard-upstreams': {
+      sizes: 'upstreams',
+      figures: ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec', 'startMs', 'upstreamRssMB'],
+    },
+    'floor-upstreams': {
+      sizes: 'upstreams',
+      figures: ['p50Us', 'callsPerSec', 'spreadP50Us', 'spreadCallsPerSec', 'startMs', 'upstreamRssMB'],
+    },
+    'gateway-catalog': {
+      sizes: 'catalog',
+      figures: ['p50Us', 'callsPerSec', 'listMs', 'listUsPerTool', 'listPages', 'gatewayRssMB'],
+    },
+    'floor-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec', 'loadedP50Us'] },
+    'switchboard-inline-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec'] },
+    'switchboard-thread-message': { sizes: 'message', figures: ['p50Us', 'callsPerSec', 'mbPerSec'] },
+  };
 /** Reference rows of each scenario's ratios. */
 const REFS: Record<string, { floor: string; sdk: string }> = {
   single: { floor: 'floor', sdk: 'sdk2-stdio' },
@@ -70,6 +96,7 @@ interface Row {
   heapPerUpstreamKB?: number;
   ratios: Record<string, number | null>;
   ratioRefs?: Record<string, string>;
+  [figure: `${string}@${number}`]: number | null | undefined;
 }
 interface Target {
   value: number | null;
@@ -88,12 +115,11 @@ interface Report {
   config: {
     smoke: boolean;
     fanoutServers: number;
-    scaleServers: number;
     memoryUpstreams: number;
     busyLoad: number;
+    sizes: Record<'sessions' | 'upstreams' | 'catalog' | 'message', number[]>;
   };
   summary: {
-    scalePairedRounds: Record<string, { p50Ratio: number; throughputRatio: number }[]>;
     load: { limit: number; peakLoadAvg1: number; busy: boolean };
     targets: Record<string, Target>;
   };
@@ -201,6 +227,21 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
       assert.equal(figures['toFloor:floor'], 1);
       return;
     }
+    const growth = GROWTH[r.name];
+    if (growth) {
+      const sizes = report.config.sizes[growth.sizes];
+      assert.ok(sizes.length >= 2, `${r.name}: sizes ${sizes}`);
+      const figures = r as unknown as Record<string, number>;
+      for (const size of sizes) {
+        for (const key of growth.figures) {
+          assert.ok(
+            positive(figures[`${key}@${size}`]),
+            `${r.name} ${key}@${size} = ${figures[`${key}@${size}`]}`,
+          );
+        }
+      }
+      return;
+    }
     if (r.scenario === 'memory') {
       assert.equal(r.upstreams, report.config.memoryUpstreams, r.name);
       assert.ok(positive(r.rssPerUpstreamMB), `${r.name} rssPerUpstreamMB ${r.rssPerUpstreamMB}`);
@@ -233,19 +274,41 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
     for (const name of ['floor-fanout', 'sdk2-fanout', 'switchboard-inline-fanout']) {
       assert.equal(rows.get(name)!.servers, report.config.fanoutServers, name);
     }
-    // 1 vs N: each N row against its own 1 row, also round by round.
-    for (const [oneName, manyName] of [
-      ['switchboard-inline-1-configured', 'switchboard-inline-N-configured'],
-      ['floor-1-upstream', 'floor-N-upstreams'],
+    // Growth: each size's ratio to the smallest is its own row's (one round: exactly the quotient).
+    const sizes = report.config.sizes;
+    for (const [name, key, list] of [
+      ['switchboard-upstreams', 'p50Us', sizes.upstreams],
+      ['switchboard-upstreams', 'spreadCallsPerSec', sizes.upstreams],
+      ['floor-upstreams', 'callsPerSec', sizes.upstreams],
     ] as const) {
-      const one = rows.get(oneName)!;
-      const many = rows.get(manyName)!;
-      assert.equal(one.servers, 1);
-      assert.equal(many.servers, report.config.scaleServers);
-      assert.deepEqual(many.ratioRefs, { one: oneName });
-      assert.ok(close(many.ratios.p50ToOne, many.p50Us! / one.p50Us!), manyName);
-      assert.ok(close(many.ratios.throughputToOne, many.callsPerSec! / one.callsPerSec!), manyName);
-      assert.equal(report.summary.scalePairedRounds[manyName]?.length, 1, manyName);
+      const r = rows.get(name)!;
+      const first = r[`${key}@${list[0]!}`] as number;
+      for (const size of list) {
+        const toFirst = r[`${key}ToFirst@${size}`];
+        assert.ok(close(toFirst, (r[`${key}@${size}`] as number) / first), `${name} ${key}ToFirst@${size}`);
+      }
+      assert.equal(r[`servers@${list.at(-1)!}`], list.at(-1), name);
+    }
+    // Upstreams net of the floor, and message size against the floor: the two rows' ratios of the round.
+    const sw = rows.get('switchboard-upstreams')!;
+    const fl = rows.get('floor-upstreams')!;
+    for (const size of sizes.upstreams) {
+      const net = sw[`netCallsPerSecToFirst@${size}`];
+      const want =
+        (sw[`callsPerSecToFirst@${size}`] as number) / (fl[`callsPerSecToFirst@${size}`] as number);
+      assert.ok(close(net, want), `netCallsPerSecToFirst@${size}`);
+    }
+    const floorMessage = rows.get('floor-message')!;
+    for (const name of ['switchboard-inline-message', 'switchboard-thread-message']) {
+      const r = rows.get(name)!;
+      for (const size of sizes.message) {
+        const want = (r[`mbPerSec@${size}`] as number) / (floorMessage[`mbPerSec@${size}`] as number);
+        assert.ok(close(r[`mbPerSecToFloor@${size}`], want), `${name} mbPerSecToFloor@${size}`);
+      }
+    }
+    // Every growth scenario that ran has its chart next to the JSON.
+    for (const scenario of ['upstreams', 'message-size']) {
+      assert.ok(existsSync(join(BENCH, `${OUT}-${scenario}.svg`)), `${OUT}-${scenario}.svg`);
     }
   });
 
@@ -256,6 +319,9 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
       assert.equal(r.needs, 'bench', name);
       if (benchDeps) {
         checkFigures(r);
+        if (r.scenario === 'sessions' || r.scenario === 'catalog') {
+          assert.ok(existsSync(join(BENCH, `${OUT}-${r.scenario}.svg`)), `${OUT}-${r.scenario}.svg`);
+        }
         if (r.scenario === 'fanout') assert.equal(r.servers, report.config.fanoutServers, name);
       } else {
         assert.equal(r.status, 'skipped', name);
