@@ -506,6 +506,18 @@ const summary = {
         1.0,
         'higher',
       ),
+      // The same, without the call-site stack (captureCallSites: false): what the path costs without V8's
+      // stack walk, which is most of what the default inline path costs above the floor.
+      inlineNoStackP50ToFloorInterleaved: target(
+        figure('c1-interleaved', 'toFloor:switchboard-inline-nostack'),
+        1.15,
+        'lower',
+      ),
+      inlineNoStackThroughputToFloor: target(
+        figure('switchboard-inline-nostack', 'ratios')?.throughputToFloor ?? null,
+        1.0,
+        'higher',
+      ),
       threadP50ToFloor: target(figure('switchboard-thread', 'ratios')?.p50ToFloor ?? null, 1.8, 'lower'),
       threadThroughputToFloor: target(
         figure('switchboard-thread', 'ratios')?.throughputToFloor ?? null,
@@ -694,6 +706,7 @@ console.log(
     `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.15: ${T.inlineP50ToFloor.verdict}; ` +
     `interleaved: ${fmt(T.inlineP50ToFloorInterleaved)}x, ${T.inlineP50ToFloorInterleaved.verdict}), ` +
     `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 1.0: ${T.inlineThroughputToFloor.verdict}),` +
+    `\n  inline, captureCallSites: false: p50 interleaved ${judged(T.inlineNoStackP50ToFloorInterleaved, '1.15')}, calls/s ${judged(T.inlineNoStackThroughputToFloor, '1.0')},` +
     `\n  thread p50 ${fmt(T.threadP50ToFloor)}x floor (<= 1.8: ${T.threadP50ToFloor.verdict}), ` +
     `thread calls/s ${fmt(T.threadThroughputToFloor)}x floor (>= 0.4: ${T.threadThroughputToFloor.verdict}),` +
     `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${T.inlineRssPerUpstreamMB.verdict})` +

@@ -293,9 +293,9 @@ export async function loadSwitchboard(root) {
  * ADAPT HERE if the library's API moves: a Switchboard over `count` raw-echo servers `s0`..,
  * hosted inline or in worker threads; `pick(i)` names the server of the i-th call.
  */
-export async function openSwitchboard({ root, count, isolation, extra, pick, Switchboard }) {
+export async function openSwitchboard({ root, count, isolation, extra, pick, Switchboard, start }) {
   Switchboard ??= await loadSwitchboard(root);
-  const sb = await Switchboard.start(rawEchoServers(count, isolation, extra), { requireAll: true });
+  const sb = await Switchboard.start(rawEchoServers(count, isolation, extra), { requireAll: true, ...start });
   let seq = 0;
   return {
     sb,
@@ -304,14 +304,17 @@ export async function openSwitchboard({ root, count, isolation, extra, pick, Swi
   };
 }
 
-function switchboard(name, isolation, { root, label = '' } = {}) {
+/** Start options of the `-nostack` rows: no call-site stack per call (`captureCallSites: false`). */
+const NO_STACK = { captureCallSites: false };
+
+function switchboard(name, isolation, { root, label = '', start } = {}) {
   return {
     name,
     scenario: 'single',
     transport: `${isolation === 'inline' ? 'in-process' : 'worker thread'} -> stdio (raw-echo)${label}`,
     client: 'switchboard',
     needs: 'root',
-    setup: () => openSwitchboard({ root, count: 1, isolation, pick: () => 's0' }),
+    setup: () => openSwitchboard({ root, count: 1, isolation, pick: () => 's0', start }),
   };
 }
 
@@ -338,8 +341,8 @@ function switchboardFanOut(name, isolation, { root, label = '' } = {}) {
  */
 function interleavedLatency(name, { baselineRoot } = {}) {
   const paths = baselineRoot
-    ? ['floor', 'switchboard-inline', 'switchboard-inline@baseline', 'switchboard-thread', 'switchboard-thread@baseline']
-    : ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-thread'];
+    ? ['floor', 'switchboard-inline', 'switchboard-inline-nostack', 'switchboard-inline@baseline', 'switchboard-thread', 'switchboard-thread@baseline']
+    : ['floor', 'sdk2-stdio', 'switchboard-inline', 'switchboard-inline-nostack', 'switchboard-thread', 'switchboard-thread-nostack'];
   return {
     name,
     scenario: 'interleaved',
@@ -349,13 +352,15 @@ function interleavedLatency(name, { baselineRoot } = {}) {
     async measure({ cfg }) {
       const Switchboard = await loadSwitchboard();
       const Baseline = baselineRoot && (await loadSwitchboard(baselineRoot));
-      const single = (S, isolation) => () =>
-        openSwitchboard({ Switchboard: S, count: 1, isolation, pick: () => 's0' });
+      const single = (S, isolation, start) => () =>
+        openSwitchboard({ Switchboard: S, count: 1, isolation, pick: () => 's0', start });
       const open = {
         floor: () => startFloorClient({ args: [RAW_ECHO] }),
         'sdk2-stdio': () => sdkStdio(SDK2),
         'switchboard-inline': single(Switchboard, 'inline'),
         'switchboard-thread': single(Switchboard, 'thread'),
+        'switchboard-inline-nostack': single(Switchboard, 'inline', NO_STACK),
+        'switchboard-thread-nostack': single(Switchboard, 'thread', NO_STACK),
         'switchboard-inline@baseline': single(Baseline, 'inline'),
         'switchboard-thread@baseline': single(Baseline, 'thread'),
       };
@@ -517,6 +522,8 @@ export const contenders = [
   },
   switchboard('switchboard-inline', 'inline'),
   switchboard('switchboard-thread', 'thread'),
+  switchboard('switchboard-inline-nostack', 'inline', { start: NO_STACK, label: ', captureCallSites: false' }),
+  switchboard('switchboard-thread-nostack', 'thread', { start: NO_STACK, label: ', captureCallSites: false' }),
   {
     name: 'switchboard-gateway',
     scenario: 'single',
