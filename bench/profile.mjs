@@ -4,7 +4,8 @@
 // only, and sums self time by category. A line that calls JSON.parse or JSON.stringify counts as that
 // (V8 reports builtins inside their caller; the profile's per-line ticks tell them apart).
 //
-//   node bench/profile.mjs [--ms 5000] [--concurrency 64] [--interval-us 1000] [--lib DIR | --floor] [--keep FILE.cpuprofile] [--json]
+//   node bench/profile.mjs [--ms 5000] [--concurrency 64] [--interval-us 1000] [--lib DIR | --floor]
+//     [--nostack (captureCallSites: false)] [--isolation inline|thread] [--keep FILE.cpuprofile] [--json]
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ const { values: args } = parseArgs({
     'interval-us': { type: 'string', default: '1000' },
     lib: { type: 'string' },
     floor: { type: 'boolean', default: false },
+    nostack: { type: 'boolean', default: false },
+    isolation: { type: 'string', default: 'inline' },
     keep: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -96,7 +99,10 @@ try {
     args.ms,
     '--concurrency',
     args.concurrency,
+    '--isolation',
+    args.isolation,
     ...(args.floor ? ['--floor'] : []),
+    ...(args.nostack ? ['--nostack'] : []),
   ]);
   const window = JSON.parse(out.trim().split('\n').at(-1));
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));

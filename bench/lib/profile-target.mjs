@@ -16,13 +16,17 @@ const { values } = parseArgs({
     ms: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
     floor: { type: 'boolean', default: false },
+    nostack: { type: 'boolean', default: false },
   },
 });
 
 async function open() {
   if (values.floor) return startFloorClient({ args: [RAW_ECHO] });
   const { Switchboard } = await import(pathToFileURL(resolve(values.lib)).href);
-  const sb = await Switchboard.start(rawEchoServers(1, values.isolation), { requireAll: true });
+  const sb = await Switchboard.start(rawEchoServers(1, values.isolation), {
+    requireAll: true,
+    ...(values.nostack ? { captureCallSites: false } : {}),
+  });
   return {
     call: async (nonce) => (await sb.callTool('s0', 'echo', { nonce })).content[0].text,
     close: () => sb.close(),
