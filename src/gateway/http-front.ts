@@ -25,9 +25,9 @@ import {
   type Server,
   validateHostHeader,
   validateOriginHeader,
-  WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
+import { HEADERS_AFTER_MS, SessionTransport } from './session-transport.js';
 import type { SessionStore } from './sessions.js';
 import type { Downstream, View } from './surface.js';
 
@@ -61,7 +61,7 @@ export interface FrontHost {
 interface LiveSession {
   id: string;
   path: string;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: SessionTransport;
   server: Server;
   down: Downstream;
   view: View;
@@ -286,8 +286,7 @@ export class HttpFront {
         return;
       }
       this.#store.touch(id, Date.now());
-      this.#cancelOnDisconnect(session, res, parsedBody);
-      return sendResponse(await session.transport.handleRequest(webRequest(req, path), { parsedBody }), res);
+      return session.transport.handle(req, res, parsedBody);
     }
     if (req.method !== 'POST' || !isInitializeRequest(parsedBody)) {
       writeRpcError(
@@ -311,16 +310,16 @@ export class HttpFront {
     }
     const sessionId = randomUUID();
     const { server, down } = this.#host.serve(view, { era: 'legacy', key: `session:${sessionId}` });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => sessionId,
-      onsessioninitialized: (sid) => {
-        const live: LiveSession = { id: sid, path, transport, server, down, view };
-        this.#live.set(sid, live);
-        this.#store.create({ id: sid, path, key: down.key, createdAt: Date.now(), lastSeen: Date.now() });
+    const transport: SessionTransport = new SessionTransport({
+      sessionId,
+      onInitialized: () => {
+        const now = Date.now();
+        this.#live.set(sessionId, { id: sessionId, path, transport, server, down, view });
+        this.#store.create({ id: sessionId, path, key: down.key, createdAt: now, lastSeen: now });
       },
-      onsessionclosed: (sid) => {
-        const live = this.#live.get(sid);
-        if (live) void this.#end(live);
+      onDeleted: async () => {
+        const live = this.#live.get(sessionId);
+        if (live) await this.#end(live);
       },
     });
     transport.onclose = () => {
@@ -328,32 +327,12 @@ export class HttpFront {
       if (live) void this.#end(live);
     };
     await server.connect(transport);
-    const response = await transport.handleRequest(webRequest(req, path), { parsedBody });
+    await transport.handle(req, res, parsedBody);
     if (!this.#live.has(sessionId)) {
-      // The initialize failed: nothing of it stays.
+      // The initialize was refused before it reached the session: nothing of it stays.
       await server.close().catch(() => {});
       this.#host.ended(down.key);
     }
-    return sendResponse(response, res);
-  }
-
-  /**
-   * A 2025-era client that closes the response stream of its request cancels that request: the
-   * session's Server hears `notifications/cancelled` for it, as if the client had sent one.
-   */
-  #cancelOnDisconnect(session: LiveSession, res: ServerResponse, body: unknown): void {
-    const msg = body as { id?: unknown; method?: unknown } | undefined;
-    if (!msg || typeof msg.method !== 'string' || (typeof msg.id !== 'string' && typeof msg.id !== 'number'))
-      return;
-    const requestId = msg.id;
-    res.on('close', () => {
-      if (res.writableFinished || !this.#live.has(session.id)) return;
-      session.transport.onmessage?.({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId, reason: 'the client closed the response stream' },
-      });
-    });
   }
 
   /** One handler per view (not per spelling of its path: `/mcp/` and `/servers/%65/mcp` are views too). */
@@ -512,12 +491,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 
 /** A read of a web stream, or NOT_YET when it would have to wait. */
 const NOT_YET = Promise.resolve(undefined);
-
-/**
- * How long a response that has nothing to say yet (a long call) waits before its headers go out alone, so
- * that the client sees its stream open.
- */
-const HEADERS_AFTER_MS = 20;
 
 /**
  * Sends a web Response on a Node response. A body that is complete as soon as its first chunk is there (a
