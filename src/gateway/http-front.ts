@@ -22,12 +22,13 @@ import {
   localhostAllowedHostnames,
   localhostAllowedOrigins,
   type McpHttpHandler,
+  PROTOCOL_VERSION_META_KEY,
   type Server,
   validateHostHeader,
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
-import { HEADERS_AFTER_MS, SessionTransport } from './session-transport.js';
+import { HEADERS_AFTER_MS, type Kind, kindOf, SessionTransport } from './session-transport.js';
 import type { SessionStore } from './sessions.js';
 import type { Downstream, View } from './surface.js';
 
@@ -71,6 +72,15 @@ const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
+/** A request target that is its own path (no query, escapes, dot segments or `//`): no URL to parse. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$/;
+
+/** The first protocol revision of the 2026-07-28 era (the SDK's classification compares versions so). */
+const FIRST_MODERN_VERSION = '2026-07-28';
+
+/** Host headers already found good are remembered (at most this many), not parsed again per request. */
+const HOSTS_REMEMBERED = 64;
+
 export class HttpFront {
   readonly #opts: HttpFrontOptions;
   readonly #host: FrontHost;
@@ -81,6 +91,7 @@ export class HttpFront {
   readonly #tokenDigest: Buffer | undefined;
   readonly #allowedHosts: string[];
   readonly #allowedOrigins: string[];
+  readonly #goodHosts = new Set<string>();
   #sweeper: NodeJS.Timeout | undefined;
   #url = '';
 
@@ -147,10 +158,10 @@ export class HttpFront {
   // ---- one request ------------------------------------------------------------------------------
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let path: string;
+    let path = req.url ?? '/';
     try {
       // Origin-form (`/mcp`) or absolute-form (`http://host/mcp`) targets; the path is what routes.
-      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (!PLAIN_PATH.test(path)) path = new URL(path, 'http://localhost').pathname;
     } catch {
       writeRpcError(res, 400, -32600, 'the request target is not a valid URL path');
       return;
@@ -167,11 +178,7 @@ export class HttpFront {
     }
     // DNS rebinding: Host and Origin checked as the strings they are (a malformed one is refused, 403),
     // with the SDK's own checks and no web Request to carry them.
-    // A Host is a name or an address and an optional port: nothing else (no userinfo, no path).
-    const wellFormed = HOST_SHAPE.test(req.headers.host ?? '');
-    const host = wellFormed
-      ? validateHostHeader(req.headers.host, this.#allowedHosts)
-      : { ok: false as const, message: `Invalid Host header: ${JSON.stringify(req.headers.host ?? '')}` };
+    const host = this.#checkHost(req.headers.host);
     if (!host.ok) {
       writeRpcError(
         res,
@@ -197,6 +204,7 @@ export class HttpFront {
       return;
     }
     let parsedBody: unknown;
+    let kind: Kind | undefined;
     if (req.method === 'POST') {
       const type = req.headers['content-type'] ?? '';
       if (!/^application\/json\b/i.test(type)) {
@@ -234,7 +242,9 @@ export class HttpFront {
         writeRpcError(res, 400, -32600, 'Invalid Request: the body must be one JSON-RPC message');
         return;
       }
+      kind = kindOf(parsedBody);
     }
+    if (plainlyLegacy(req, parsedBody, kind)) return this.#legacy(req, res, parsedBody, kind, path, view);
     // The SDK's era classification (what isLegacyRequest does with a parsed body), on the raw headers.
     const era = classifyInboundRequest({
       httpMethod: req.method ?? 'GET',
@@ -243,7 +253,7 @@ export class HttpFront {
       mcpNameHeader: header(req, 'mcp-name'),
       ...(parsedBody !== undefined ? { body: parsedBody } : {}),
     });
-    if (era.kind === 'legacy') return this.#legacy(req, res, parsedBody, path, view);
+    if (era.kind === 'legacy') return this.#legacy(req, res, parsedBody, kind, path, view);
     // 2026-07-28: the SDK cancels the request's work when its signal aborts, i.e. when the client goes
     // away before the response is complete (not after it: that is every request's normal end).
     const controller = new AbortController();
@@ -267,6 +277,7 @@ export class HttpFront {
     req: IncomingMessage,
     res: ServerResponse,
     parsedBody: unknown,
+    kind: Kind | undefined,
     path: string,
     view: View,
   ): Promise<void> {
@@ -286,7 +297,7 @@ export class HttpFront {
         return;
       }
       this.#store.touch(id, Date.now());
-      return session.transport.handle(req, res, parsedBody);
+      return session.transport.handle(req, res, parsedBody, kind);
     }
     if (req.method !== 'POST' || !isInitializeRequest(parsedBody)) {
       writeRpcError(
@@ -327,7 +338,8 @@ export class HttpFront {
       if (live) void this.#end(live);
     };
     await server.connect(transport);
-    await transport.handle(req, res, parsedBody);
+    transport.dispatchTo(server);
+    await transport.handle(req, res, parsedBody, kind);
     if (!this.#live.has(sessionId)) {
       // The initialize was refused before it reached the session: nothing of it stays.
       await server.close().catch(() => {});
@@ -378,6 +390,19 @@ export class HttpFront {
     }
   }
 
+  /**
+   * A Host is a name or an address and an optional port: nothing else (no userinfo, no path); then the
+   * SDK's check. A good one is remembered (a client sends the same one on every request).
+   */
+  #checkHost(value: string | undefined): { ok: true } | { ok: false; message: string } {
+    if (value !== undefined && this.#goodHosts.has(value)) return { ok: true };
+    if (!HOST_SHAPE.test(value ?? ''))
+      return { ok: false, message: `Invalid Host header: ${JSON.stringify(value ?? '')}` };
+    const checked = validateHostHeader(value, this.#allowedHosts);
+    if (checked.ok && value !== undefined && this.#goodHosts.size < HOSTS_REMEMBERED) this.#goodHosts.add(value);
+    return checked;
+  }
+
   #authorized(header: string | undefined): boolean {
     const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
     if (!match || !this.#tokenDigest) return false;
@@ -395,6 +420,24 @@ export function isLoopback(host: string): boolean {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
+}
+
+/**
+ * A request the SDK's era classification would call 2025-era on sight, told without its schema checks:
+ * any GET or DELETE; a POSTed notification, response or request other than initialize that claims no
+ * 2026-07-28 envelope (no protocol version in `_meta`) under no 2026-07-28 `MCP-Protocol-Version`
+ * header. Anything else goes to the SDK's classification.
+ */
+function plainlyLegacy(req: IncomingMessage, body: unknown, kind: Kind | undefined): boolean {
+  if (req.method !== 'POST') return true;
+  if (kind === undefined) return false;
+  const version = req.headers['mcp-protocol-version'];
+  if (version !== undefined && !(version < FIRST_MODERN_VERSION)) return false;
+  if (kind === 'result' || kind === 'error') return true;
+  const message = body as { method: string; params?: { _meta?: unknown } };
+  if (message.method === 'initialize') return false;
+  const meta = message.params?._meta;
+  return !(typeof meta === 'object' && meta !== null && PROTOCOL_VERSION_META_KEY in meta);
 }
 
 function rpcId(body: unknown): string | number | null {

@@ -22,7 +22,7 @@
  * There is no event store: streams are not resumable (no event ids, no `Last-Event-ID` replay).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JSONRPCMessage, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, Server, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
 
 type RequestId = string | number;
 
@@ -57,7 +57,7 @@ export interface SessionTransportOptions {
 }
 
 /** The kind of one JSON-RPC message, checked as the SDK's schemas check it; undefined: not one. */
-type Kind = 'request' | 'notification' | 'result' | 'error';
+export type Kind = 'request' | 'notification' | 'result' | 'error';
 
 /** Which object a stream's close listener belongs to (one shared listener, no closure per request). */
 const STREAM = Symbol('mcp-switchboard.stream');
@@ -74,6 +74,8 @@ export class SessionTransport implements Transport {
   readonly #open = new Map<RequestId, RequestStream>();
   #standalone: EventStream | undefined;
   #versions: string[] = [];
+  /** The Server's own dispatch by kind, when it has one to hand messages to (see dispatchTo). */
+  #direct: Record<Kind, (message: JSONRPCMessage) => void> | undefined;
   #initialized = false;
   #started = false;
   #closed = false;
@@ -97,15 +99,45 @@ export class SessionTransport implements Transport {
     this.#versions = versions;
   }
 
+  /**
+   * After `server.connect(this)`: messages go straight to the Server's dispatch for their kind, which
+   * this transport has already checked, instead of through the `onmessage` that `connect` installs,
+   * which tells the kinds apart again with a schema parse per kind tried (a failed parse builds a
+   * validation error: most of that cost). These are the SDK's documented subclass hooks
+   * (`_onrequest`, `_onnotification`, `_onresponse`); a Server without them keeps `onmessage`.
+   */
+  dispatchTo(server: Server): void {
+    const hooks = server as unknown as Record<string, unknown>;
+    const hook = (name: string) => {
+      const fn = hooks[name];
+      return typeof fn === 'function' ? (fn as (m: JSONRPCMessage) => void).bind(server) : undefined;
+    };
+    const request = hook('_onrequest');
+    const notification = hook('_onnotification');
+    const response = hook('_onresponse');
+    if (!request || !notification || !response) return;
+    this.#direct = { request, notification, result: response, error: response };
+  }
+
+  #deliver(message: JSONRPCMessage, kind: Kind): void {
+    if (this.#direct) this.#direct[kind](message);
+    else this.onmessage?.(message);
+  }
+
   /** One HTTP request of this session; `body` is the parsed POST body. */
-  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> | undefined {
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    kind: Kind | undefined = kindOf(body),
+  ): Promise<void> | undefined {
     if (this.#closed) {
       writeError(res, 404, -32001, 'Session not found: it ended; start a new one with initialize');
       return;
     }
     switch (req.method) {
       case 'POST':
-        this.#post(req, res, body);
+        this.#post(req, res, body, kind);
         return;
       case 'GET':
         this.#get(req, res);
@@ -118,7 +150,7 @@ export class SessionTransport implements Transport {
     }
   }
 
-  #post(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  #post(req: IncomingMessage, res: ServerResponse, body: unknown, kind: Kind | undefined): void {
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
       writeError(
@@ -130,7 +162,6 @@ export class SessionTransport implements Transport {
       return;
     }
     const message = body as JSONRPCMessage & { id?: RequestId; method?: string };
-    const kind = kindOf(body);
     if (kind === undefined) {
       writeError(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
       return;
@@ -146,7 +177,7 @@ export class SessionTransport implements Transport {
     } else if (!this.#versionOk(req, res)) return;
     if (kind !== 'request') {
       res.writeHead(202).end();
-      this.onmessage?.(message);
+      this.#deliver(message, kind);
       return;
     }
     const id = message.id as RequestId;
@@ -161,7 +192,7 @@ export class SessionTransport implements Transport {
       return;
     }
     this.#open.set(id, new RequestStream(this, id, res));
-    this.onmessage?.(message);
+    this.#deliver(message, 'request');
   }
 
   #get(req: IncomingMessage, res: ServerResponse): void {
@@ -242,11 +273,14 @@ export class SessionTransport implements Transport {
     if (this.#open.get(stream.id) !== stream) return;
     this.#open.delete(stream.id);
     if (this.#closed) return;
-    this.onmessage?.({
-      jsonrpc: '2.0',
-      method: 'notifications/cancelled',
-      params: { requestId: stream.id, reason: 'the client closed the response stream' },
-    });
+    this.#deliver(
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: stream.id, reason: 'the client closed the response stream' },
+      },
+      'notification',
+    );
   }
 
   async close(): Promise<void> {
