@@ -28,7 +28,7 @@ import {
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
-import { HEADERS_AFTER_MS, type Kind, kindOf, SessionTransport } from './session-transport.js';
+import { HEADERS_AFTER_MS, type Kind, kindOf, SessionTransport, writeRpcError } from './session-transport.js';
 import type { SessionStore } from './sessions.js';
 import type { Downstream, View } from './surface.js';
 
@@ -399,7 +399,8 @@ export class HttpFront {
     if (!HOST_SHAPE.test(value ?? ''))
       return { ok: false, message: `Invalid Host header: ${JSON.stringify(value ?? '')}` };
     const checked = validateHostHeader(value, this.#allowedHosts);
-    if (checked.ok && value !== undefined && this.#goodHosts.size < HOSTS_REMEMBERED) this.#goodHosts.add(value);
+    if (checked.ok && value !== undefined && this.#goodHosts.size < HOSTS_REMEMBERED)
+      this.#goodHosts.add(value);
     return checked;
   }
 
@@ -443,18 +444,6 @@ function plainlyLegacy(req: IncomingMessage, body: unknown, kind: Kind | undefin
 function rpcId(body: unknown): string | number | null {
   const id = (body as { id?: unknown } | undefined)?.id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function writeRpcError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  id: string | number | null = null,
-): void {
-  const text = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /** One request header as one string (repeated ones joined, as `Headers.get` does); undefined: absent. */

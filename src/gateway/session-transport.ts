@@ -132,7 +132,7 @@ export class SessionTransport implements Transport {
     kind: Kind | undefined = kindOf(body),
   ): Promise<void> | undefined {
     if (this.#closed) {
-      writeError(res, 404, -32001, 'Session not found: it ended; start a new one with initialize');
+      writeRpcError(res, 404, -32001, 'Session not found: it ended; start a new one with initialize');
       return;
     }
     switch (req.method) {
@@ -146,14 +146,14 @@ export class SessionTransport implements Transport {
         return this.#delete(req, res);
       default:
         res.setHeader('Allow', 'GET, POST, DELETE');
-        writeError(res, 405, -32000, 'Method not allowed: this endpoint takes GET, POST and DELETE');
+        writeRpcError(res, 405, -32000, 'Method not allowed: this endpoint takes GET, POST and DELETE');
     }
   }
 
   #post(req: IncomingMessage, res: ServerResponse, body: unknown, kind: Kind | undefined): void {
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-      writeError(
+      writeRpcError(
         res,
         406,
         -32000,
@@ -163,13 +163,13 @@ export class SessionTransport implements Transport {
     }
     const message = body as JSONRPCMessage & { id?: RequestId; method?: string };
     if (kind === undefined) {
-      writeError(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+      writeRpcError(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
       return;
     }
     const initialize = kind === 'request' && message.method === 'initialize';
     if (initialize) {
       if (this.#initialized) {
-        writeError(res, 400, -32600, 'Invalid Request: Server already initialized', message.id);
+        writeRpcError(res, 400, -32600, 'Invalid Request: Server already initialized', message.id);
         return;
       }
       this.#initialized = true;
@@ -182,7 +182,7 @@ export class SessionTransport implements Transport {
     }
     const id = message.id as RequestId;
     if (this.#open.has(id)) {
-      writeError(
+      writeRpcError(
         res,
         409,
         -32600,
@@ -197,12 +197,12 @@ export class SessionTransport implements Transport {
 
   #get(req: IncomingMessage, res: ServerResponse): void {
     if (!(req.headers.accept ?? '').includes('text/event-stream')) {
-      writeError(res, 406, -32000, 'Not Acceptable: the client must accept text/event-stream');
+      writeRpcError(res, 406, -32000, 'Not Acceptable: the client must accept text/event-stream');
       return;
     }
     if (!this.#versionOk(req, res)) return;
     if (this.#standalone) {
-      writeError(
+      writeRpcError(
         res,
         409,
         -32000,
@@ -232,8 +232,9 @@ export class SessionTransport implements Transport {
   /** A POST, GET or DELETE after initialize must name a protocol version the server speaks, or none. */
   #versionOk(req: IncomingMessage, res: ServerResponse): boolean {
     const version = req.headers['mcp-protocol-version'];
-    if (version === undefined || (typeof version === 'string' && this.#versions.includes(version))) return true;
-    writeError(
+    if (version === undefined || (typeof version === 'string' && this.#versions.includes(version)))
+      return true;
+    writeRpcError(
       res,
       400,
       -32000,
@@ -408,7 +409,8 @@ function onResponseClose(this: TaggedResponse): void {
   this[STREAM]?.closed();
 }
 
-function writeError(
+/** A JSON-RPC error as a whole HTTP response. */
+export function writeRpcError(
   res: ServerResponse,
   status: number,
   code: number,
