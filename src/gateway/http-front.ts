@@ -4,8 +4,9 @@
  *
  * Every request passes the same gates first: path, Host and Origin (DNS rebinding), the bearer token
  * (constant time), the body limit (413), the content type (415), JSON (400, -32700), no batches. Then the
- * SDK's classification picks the era: 2025-era traffic goes to a session of its own (one SDK transport
- * and one Server per `Mcp-Session-Id`), 2026-07-28 traffic to the SDK's per-request handler.
+ * era: 2025-era traffic goes to a session of its own (one SessionTransport, session-transport.ts, and one
+ * SDK Server per `Mcp-Session-Id`), 2026-07-28 traffic to the SDK's per-request handler. A request that is
+ * plainly 2025-era (see plainlyLegacy) is told so on sight; any other goes through the SDK's classification.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
