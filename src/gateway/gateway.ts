@@ -8,7 +8,8 @@
  * - resources.ts: which upstream a resource URI belongs to;
  * - limits.ts: per-client calls in flight and queued;
  * - sessions.ts: the session store interface;
- * - http-front.ts: the HTTP endpoint and its gates.
+ * - http-front.ts: the HTTP endpoint and its gates;
+ * - session-transport.ts: one 2025-era session's Streamable HTTP transport, on Node's request objects.
  */
 import { randomBytes } from 'node:crypto';
 import { createRequestStateCodec, type Server } from '@modelcontextprotocol/server';

@@ -4,8 +4,9 @@
  *
  * Every request passes the same gates first: path, Host and Origin (DNS rebinding), the bearer token
  * (constant time), the body limit (413), the content type (415), JSON (400, -32700), no batches. Then the
- * SDK's classification picks the era: 2025-era traffic goes to a session of its own (one SDK transport
- * and one Server per `Mcp-Session-Id`), 2026-07-28 traffic to the SDK's per-request handler.
+ * era: 2025-era traffic goes to a session of its own (one SessionTransport, session-transport.ts, and one
+ * SDK Server per `Mcp-Session-Id`), 2026-07-28 traffic to the SDK's per-request handler. A request that is
+ * plainly 2025-era (see plainlyLegacy) is told so on sight; any other goes through the SDK's classification.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
@@ -22,12 +23,13 @@ import {
   localhostAllowedHostnames,
   localhostAllowedOrigins,
   type McpHttpHandler,
+  PROTOCOL_VERSION_META_KEY,
   type Server,
   validateHostHeader,
   validateOriginHeader,
-  WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { SwitchboardError } from '../core/errors.js';
+import { HEADERS_AFTER_MS, type Kind, kindOf, SessionTransport, writeRpcError } from './session-transport.js';
 import type { SessionStore } from './sessions.js';
 import type { Downstream, View } from './surface.js';
 
@@ -61,7 +63,7 @@ export interface FrontHost {
 interface LiveSession {
   id: string;
   path: string;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: SessionTransport;
   server: Server;
   down: Downstream;
   view: View;
@@ -70,6 +72,15 @@ interface LiveSession {
 const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** A request target that is its own path (no query, escapes, dot segments or `//`): no URL to parse. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$/;
+
+/** The first protocol revision of the 2026-07-28 era (the SDK's classification compares versions so). */
+const FIRST_MODERN_VERSION = '2026-07-28';
+
+/** Host headers already found good are remembered (at most this many), not parsed again per request. */
+const HOSTS_REMEMBERED = 64;
 
 export class HttpFront {
   readonly #opts: HttpFrontOptions;
@@ -81,6 +92,7 @@ export class HttpFront {
   readonly #tokenDigest: Buffer | undefined;
   readonly #allowedHosts: string[];
   readonly #allowedOrigins: string[];
+  readonly #goodHosts = new Set<string>();
   #sweeper: NodeJS.Timeout | undefined;
   #url = '';
 
@@ -147,10 +159,10 @@ export class HttpFront {
   // ---- one request ------------------------------------------------------------------------------
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let path: string;
+    let path = req.url ?? '/';
     try {
       // Origin-form (`/mcp`) or absolute-form (`http://host/mcp`) targets; the path is what routes.
-      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (!PLAIN_PATH.test(path)) path = new URL(path, 'http://localhost').pathname;
     } catch {
       writeRpcError(res, 400, -32600, 'the request target is not a valid URL path');
       return;
@@ -167,11 +179,7 @@ export class HttpFront {
     }
     // DNS rebinding: Host and Origin checked as the strings they are (a malformed one is refused, 403),
     // with the SDK's own checks and no web Request to carry them.
-    // A Host is a name or an address and an optional port: nothing else (no userinfo, no path).
-    const wellFormed = HOST_SHAPE.test(req.headers.host ?? '');
-    const host = wellFormed
-      ? validateHostHeader(req.headers.host, this.#allowedHosts)
-      : { ok: false as const, message: `Invalid Host header: ${JSON.stringify(req.headers.host ?? '')}` };
+    const host = this.#checkHost(req.headers.host);
     if (!host.ok) {
       writeRpcError(
         res,
@@ -197,6 +205,7 @@ export class HttpFront {
       return;
     }
     let parsedBody: unknown;
+    let kind: Kind | undefined;
     if (req.method === 'POST') {
       const type = req.headers['content-type'] ?? '';
       if (!/^application\/json\b/i.test(type)) {
@@ -234,7 +243,9 @@ export class HttpFront {
         writeRpcError(res, 400, -32600, 'Invalid Request: the body must be one JSON-RPC message');
         return;
       }
+      kind = kindOf(parsedBody);
     }
+    if (plainlyLegacy(req, parsedBody, kind)) return this.#legacy(req, res, parsedBody, kind, path, view);
     // The SDK's era classification (what isLegacyRequest does with a parsed body), on the raw headers.
     const era = classifyInboundRequest({
       httpMethod: req.method ?? 'GET',
@@ -243,7 +254,7 @@ export class HttpFront {
       mcpNameHeader: header(req, 'mcp-name'),
       ...(parsedBody !== undefined ? { body: parsedBody } : {}),
     });
-    if (era.kind === 'legacy') return this.#legacy(req, res, parsedBody, path, view);
+    if (era.kind === 'legacy') return this.#legacy(req, res, parsedBody, kind, path, view);
     // 2026-07-28: the SDK cancels the request's work when its signal aborts, i.e. when the client goes
     // away before the response is complete (not after it: that is every request's normal end).
     const controller = new AbortController();
@@ -267,6 +278,7 @@ export class HttpFront {
     req: IncomingMessage,
     res: ServerResponse,
     parsedBody: unknown,
+    kind: Kind | undefined,
     path: string,
     view: View,
   ): Promise<void> {
@@ -286,8 +298,7 @@ export class HttpFront {
         return;
       }
       this.#store.touch(id, Date.now());
-      this.#cancelOnDisconnect(session, res, parsedBody);
-      return sendResponse(await session.transport.handleRequest(webRequest(req, path), { parsedBody }), res);
+      return session.transport.handle(req, res, parsedBody, kind);
     }
     if (req.method !== 'POST' || !isInitializeRequest(parsedBody)) {
       writeRpcError(
@@ -311,16 +322,16 @@ export class HttpFront {
     }
     const sessionId = randomUUID();
     const { server, down } = this.#host.serve(view, { era: 'legacy', key: `session:${sessionId}` });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => sessionId,
-      onsessioninitialized: (sid) => {
-        const live: LiveSession = { id: sid, path, transport, server, down, view };
-        this.#live.set(sid, live);
-        this.#store.create({ id: sid, path, key: down.key, createdAt: Date.now(), lastSeen: Date.now() });
+    const transport: SessionTransport = new SessionTransport({
+      sessionId,
+      onInitialized: () => {
+        const now = Date.now();
+        this.#live.set(sessionId, { id: sessionId, path, transport, server, down, view });
+        this.#store.create({ id: sessionId, path, key: down.key, createdAt: now, lastSeen: now });
       },
-      onsessionclosed: (sid) => {
-        const live = this.#live.get(sid);
-        if (live) void this.#end(live);
+      onDeleted: async () => {
+        const live = this.#live.get(sessionId);
+        if (live) await this.#end(live);
       },
     });
     transport.onclose = () => {
@@ -328,32 +339,13 @@ export class HttpFront {
       if (live) void this.#end(live);
     };
     await server.connect(transport);
-    const response = await transport.handleRequest(webRequest(req, path), { parsedBody });
+    transport.dispatchTo(server);
+    await transport.handle(req, res, parsedBody, kind);
     if (!this.#live.has(sessionId)) {
-      // The initialize failed: nothing of it stays.
+      // The initialize was refused before it reached the session: nothing of it stays.
       await server.close().catch(() => {});
       this.#host.ended(down.key);
     }
-    return sendResponse(response, res);
-  }
-
-  /**
-   * A 2025-era client that closes the response stream of its request cancels that request: the
-   * session's Server hears `notifications/cancelled` for it, as if the client had sent one.
-   */
-  #cancelOnDisconnect(session: LiveSession, res: ServerResponse, body: unknown): void {
-    const msg = body as { id?: unknown; method?: unknown } | undefined;
-    if (!msg || typeof msg.method !== 'string' || (typeof msg.id !== 'string' && typeof msg.id !== 'number'))
-      return;
-    const requestId = msg.id;
-    res.on('close', () => {
-      if (res.writableFinished || !this.#live.has(session.id)) return;
-      session.transport.onmessage?.({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId, reason: 'the client closed the response stream' },
-      });
-    });
   }
 
   /** One handler per view (not per spelling of its path: `/mcp/` and `/servers/%65/mcp` are views too). */
@@ -399,6 +391,20 @@ export class HttpFront {
     }
   }
 
+  /**
+   * A Host is a name or an address and an optional port: nothing else (no userinfo, no path); then the
+   * SDK's check. A good one is remembered (a client sends the same one on every request).
+   */
+  #checkHost(value: string | undefined): { ok: true } | { ok: false; message: string } {
+    if (value !== undefined && this.#goodHosts.has(value)) return { ok: true };
+    if (!HOST_SHAPE.test(value ?? ''))
+      return { ok: false, message: `Invalid Host header: ${JSON.stringify(value ?? '')}` };
+    const checked = validateHostHeader(value, this.#allowedHosts);
+    if (checked.ok && value !== undefined && this.#goodHosts.size < HOSTS_REMEMBERED)
+      this.#goodHosts.add(value);
+    return checked;
+  }
+
   #authorized(header: string | undefined): boolean {
     const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
     if (!match || !this.#tokenDigest) return false;
@@ -418,21 +424,27 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/**
+ * A request the SDK's era classification would call 2025-era on sight, told without its schema checks:
+ * any GET or DELETE; a POSTed notification, response or request other than initialize that claims no
+ * 2026-07-28 envelope (no protocol version in `_meta`) under no 2026-07-28 `MCP-Protocol-Version`
+ * header. Anything else goes to the SDK's classification.
+ */
+function plainlyLegacy(req: IncomingMessage, body: unknown, kind: Kind | undefined): boolean {
+  if (req.method !== 'POST') return true;
+  if (kind === undefined) return false;
+  const version = req.headers['mcp-protocol-version'];
+  if (version !== undefined && !(version < FIRST_MODERN_VERSION)) return false;
+  if (kind === 'result' || kind === 'error') return true;
+  const message = body as { method: string; params?: { _meta?: unknown } };
+  if (message.method === 'initialize') return false;
+  const meta = message.params?._meta;
+  return !(typeof meta === 'object' && meta !== null && PROTOCOL_VERSION_META_KEY in meta);
+}
+
 function rpcId(body: unknown): string | number | null {
   const id = (body as { id?: unknown } | undefined)?.id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function writeRpcError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  id: string | number | null = null,
-): void {
-  const text = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /** One request header as one string (repeated ones joined, as `Headers.get` does); undefined: absent. */
@@ -512,12 +524,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 
 /** A read of a web stream, or NOT_YET when it would have to wait. */
 const NOT_YET = Promise.resolve(undefined);
-
-/**
- * How long a response that has nothing to say yet (a long call) waits before its headers go out alone, so
- * that the client sees its stream open.
- */
-const HEADERS_AFTER_MS = 20;
 
 /**
  * Sends a web Response on a Node response. A body that is complete as soon as its first chunk is there (a

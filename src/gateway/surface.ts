@@ -140,12 +140,12 @@ const progressSent = new WeakMap<ServerContext, Promise<void>>();
 /**
  * A result goes out after its request's last progress notification, a turn later: SDK 1.x clients handle
  * notifications a microtask late and drop progress that arrives in the same read as its call's result.
+ * Undefined when the request sent none (most calls): nothing to wait for, not even a microtask.
  */
-async function afterProgress(ctx: ServerContext): Promise<void> {
+function afterProgress(ctx: ServerContext): Promise<void> | undefined {
   const sent = progressSent.get(ctx);
-  if (!sent) return;
-  await sent;
-  await new Promise((resolve) => setTimeout(resolve, 1));
+  if (!sent) return undefined;
+  return sent.then(() => new Promise((resolve) => setTimeout(resolve, 1)));
 }
 
 class Surface {
@@ -175,11 +175,15 @@ class Surface {
         (async (req: { params?: unknown }, ctx: ServerContext) => {
           try {
             const result = await this.#guard(() => work((req.params ?? {}) as Record<string, unknown>, ctx));
-            await afterProgress(ctx);
+            const progressed = afterProgress(ctx);
+            if (progressed) await progressed;
             return result;
           } finally {
-            for (const release of busyServers.get(ctx) ?? []) release();
-            busyServers.delete(ctx);
+            const held = busyServers.get(ctx);
+            if (held) {
+              busyServers.delete(ctx);
+              for (const release of held) release();
+            }
           }
         }) as never,
       );
