@@ -99,7 +99,7 @@ const GATEWAY_CAPABILITIES: ServerCapabilities = {
 /** The capabilities of one view: the whole set, or what the one upstream declared. */
 export function capabilitiesFor(deps: SurfaceDeps, view: View): ServerCapabilities {
   if (view.server === undefined) return GATEWAY_CAPABILITIES;
-  const status = deps.upstreams.shared.servers().find((s) => s.name === view.server);
+  const status = deps.upstreams.shared.server(view.server);
   const declared = (status?.capabilities ?? {}) as Record<string, unknown>;
   const out: ServerCapabilities = { logging: {} };
   // List changes reach clients whatever the upstream said: a restart can change its lists.
@@ -115,9 +115,7 @@ export function capabilitiesFor(deps: SurfaceDeps, view: View): ServerCapabiliti
 }
 
 export function buildServer(deps: SurfaceDeps, view: View, down: Downstream): Server {
-  const instructions = view.server
-    ? deps.upstreams.shared.servers().find((s) => s.name === view.server)?.instructions
-    : undefined;
+  const instructions = view.server ? deps.upstreams.shared.server(view.server)?.instructions : undefined;
   const server = new Server(
     { name: view.server ? `mcp-switchboard/${view.server}` : 'mcp-switchboard', version: VERSION },
     {
@@ -232,8 +230,7 @@ class Surface {
     }
     const sep = this.#deps.separator;
     // Longest server name first, so `a` does not take `a__b`'s names.
-    const names = [...this.#deps.upstreams.names()].sort((a, b) => b.length - a.length);
-    for (const server of names)
+    for (const server of this.#deps.upstreams.namesLongestFirst())
       if (name.startsWith(server + sep)) return { server, name: name.slice(server.length + sep.length) };
     throw new ProtocolError(
       -32602,

@@ -64,6 +64,7 @@ function listeners(events: UpstreamEvents, key: string | undefined): StartOption
 export class Upstreams {
   readonly shared: Switchboard;
   readonly #config: SwitchboardConfig;
+  #longestFirst: string[] | undefined;
   readonly #scoped = new Map<string, Scoped>();
   readonly #events: UpstreamEvents;
   #reaper: NodeJS.Timeout | undefined;
@@ -105,6 +106,12 @@ export class Upstreams {
   /** Every configured server's name, in config order. */
   names(): string[] {
     return this.#config.servers.map((s) => s.name);
+  }
+
+  /** The server names, longest first (a name's prefix is matched against them in this order). */
+  namesLongestFirst(): readonly string[] {
+    this.#longestFirst ??= this.names().sort((a, b) => b.length - a.length);
+    return this.#longestFirst;
   }
 
   entry(server: string): ServerConfig | undefined {

@@ -597,33 +597,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> implements Asyn
   /** The state of every configured server, now. */
   servers(): ServerStatus[] {
     const now = performance.now();
-    return this.#fleet.routes().map(({ sup, catalog }) => ({
-      name: sup.name,
-      state: sup.state,
-      isolation: sup.config.isolation,
-      transport: sup.config.transport.type,
-      protocolVersion: sup.description?.protocolVersion,
-      serverInfo: sup.description?.serverInfo,
-      capabilities: sup.description?.capabilities,
-      instructions: sup.description?.instructions,
-      tools: catalog.tools?.size ?? 0,
-      running: sup.mailbox.running,
-      queued: sup.mailbox.waiting,
-      limits: {
-        maxInFlight: sup.config.maxInFlight,
-        maxQueue: sup.config.maxQueue,
-        timeoutMs: sup.config.timeoutMs,
-      },
-      generation: sup.generation,
-      restarts: sup.restarts,
-      failures: sup.failures,
-      nextAttemptInMs:
-        sup.nextAttemptAt === undefined ? undefined : Math.max(0, Math.round(sup.nextAttemptAt - now)),
-      error:
-        sup.error && explainedByError(sup.state)
-          ? { code: sup.error.code, message: sup.error.message }
-          : undefined,
-    }));
+    return this.#fleet.routes().map((route) => statusOf(route, now));
+  }
+
+  /** The state of one configured server, now (undefined for a name not configured): no scan of the rest. */
+  server(name: string): ServerStatus | undefined {
+    const route = this.#fleet.get(name);
+    return route ? statusOf(route, performance.now()) : undefined;
   }
 
   /** `servers()` plus each connection's counters (late and unknown answers, dropped progress, bad lines). */
@@ -741,4 +721,34 @@ function unknownServer(name: string, known: string[]): SwitchboardError {
     `no server is named '${name}'; configured: ${known.length ? known.join(', ') : 'none'}`,
     { data: { server: name, available: known } },
   );
+}
+
+function statusOf({ sup, catalog }: Route, now: number): ServerStatus {
+  return {
+    name: sup.name,
+    state: sup.state,
+    isolation: sup.config.isolation,
+    transport: sup.config.transport.type,
+    protocolVersion: sup.description?.protocolVersion,
+    serverInfo: sup.description?.serverInfo,
+    capabilities: sup.description?.capabilities,
+    instructions: sup.description?.instructions,
+    tools: catalog.tools?.size ?? 0,
+    running: sup.mailbox.running,
+    queued: sup.mailbox.waiting,
+    limits: {
+      maxInFlight: sup.config.maxInFlight,
+      maxQueue: sup.config.maxQueue,
+      timeoutMs: sup.config.timeoutMs,
+    },
+    generation: sup.generation,
+    restarts: sup.restarts,
+    failures: sup.failures,
+    nextAttemptInMs:
+      sup.nextAttemptAt === undefined ? undefined : Math.max(0, Math.round(sup.nextAttemptAt - now)),
+    error:
+      sup.error && explainedByError(sup.state)
+        ? { code: sup.error.code, message: sup.error.message }
+        : undefined,
+  };
 }

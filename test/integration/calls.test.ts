@@ -515,6 +515,10 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       ).catch((e: unknown) => e);
       assert.equal(code(refused), 'E_INVALID_ARGUMENT');
       assert.match((refused as Error).message, /captureCallSites must be true or false, not string/);
+      // server(name) is servers()' entry for that name, without a scan; unknown names are undefined.
+      assert.deepEqual(sb.server('e'), sb.servers()[0]);
+      assert.equal(sb.server('e')?.state, 'ready');
+      assert.equal(sb.server('nowhere'), undefined);
       // Calls still work, and so do the other methods.
       assert.equal(
         structured<{ nonce: string }>(await sb.callTool('e', 'echo', { nonce: 'n1' })).nonce,
