@@ -424,8 +424,8 @@ function memoryRow(name, isolation) {
  * serves them all (`s0__echo`..), `/servers/s0/mcp` the first alone with its own names. With `memory`,
  * the process runs with lib/memory-report.cjs preloaded: `memoryOf(gateway)` weighs it.
  */
-export async function startSwitchboardGateway({ count = 1, config, memory = false } = {}) {
-  switchboardEntry(); // SkipError while the library is not built
+export async function startSwitchboardGateway({ count = 1, config, memory = false, root = REPO } = {}) {
+  switchboardEntry(root); // SkipError while the library is not built
   const dir = makeTempDir('switchboard-gateway');
   const file = join(dir, 'mcp.json');
   writeFileSync(file, JSON.stringify(config ?? rawEchoServers(count, 'inline')));
@@ -437,7 +437,7 @@ export async function startSwitchboardGateway({ count = 1, config, memory = fals
     ...(memory && { env: { ...process.env, BENCH_MEMORY_REPORT: report } }),
     nodeArgs: [
       ...(memory ? ['--expose-gc', '--require', MEMORY_REPORT] : []),
-      join(REPO, 'dist', 'src', 'cli', 'bin.js'),
+      join(root, 'dist', 'src', 'cli', 'bin.js'),
       'serve',
       '--http',
       `127.0.0.1:${port}`,
@@ -535,18 +535,8 @@ export const contenders = [
       return overPeer(peer, () => sdkClient(Client2, new StreamableHTTPClientTransport(new URL(url))));
     },
   },
-  {
-    // The same client as the peers' +undici rows: what the gateway costs without the SDK client's own.
-    name: 'switchboard-gateway+undici',
-    scenario: 'single',
-    transport: 'streamable-http -> stdio (raw-echo)',
-    client: 'undici-raw',
-    needs: 'bench',
-    async setup() {
-      const { peer, url } = await startSwitchboardGateway();
-      return overPeer(peer, async () => (await rawHttp()).rawStreamableClient(url));
-    },
-  },
+  // The same client as the peers' +undici rows: what the gateway costs without the SDK client's own.
+  gatewayUndici('switchboard-gateway+undici'),
   streamablePeer('mcp-proxy-http', startMcpProxy, 'sdk2'),
   streamablePeer('mcp-proxy-http+undici', startMcpProxy, 'undici-raw'),
   streamablePeer('supergateway-http', startSupergateway, 'sdk2'),
@@ -631,6 +621,20 @@ export const contenders = [
   memoryRow('memory-thread', 'thread'),
 ];
 
+function gatewayUndici(name, { root, label = '' } = {}) {
+  return {
+    name,
+    scenario: 'single',
+    transport: `streamable-http -> stdio (raw-echo)${label}`,
+    client: 'undici-raw',
+    needs: 'bench',
+    async setup() {
+      const { peer, url } = await startSwitchboardGateway({ root });
+      return overPeer(peer, async () => (await rawHttp()).rawStreamableClient(url));
+    },
+  };
+}
+
 /** The same library rows, from another built checkout (`--baseline DIR`): before/after in one run. */
 export function baselineContenders(root) {
   const label = ' [baseline]';
@@ -638,6 +642,7 @@ export function baselineContenders(root) {
     switchboard('switchboard-inline@baseline', 'inline', { root, label }),
     switchboard('switchboard-thread@baseline', 'thread', { root, label }),
     switchboardFanOut('switchboard-inline-fanout@baseline', 'inline', { root, label }),
+    gatewayUndici('switchboard-gateway+undici@baseline', { root, label }),
     interleavedLatency('c1-interleaved@baseline', { baselineRoot: root }),
   ];
 }

@@ -177,6 +177,8 @@ export class SessionTransport implements Transport {
     } else if (!this.#versionOk(req, res)) return;
     if (kind !== 'request') {
       res.writeHead(202).end();
+      if (message.method === 'notifications/cancelled')
+        this.#cancelled((message as { params?: unknown }).params);
       this.#deliver(message, kind);
       return;
     }
@@ -267,6 +269,19 @@ export class SessionTransport implements Transport {
     }
     // Relates to no request: the GET stream, when the client keeps one open; else it is not delivered.
     this.#standalone?.event(message, m.id !== undefined);
+  }
+
+  /**
+   * The client cancelled one of its requests: no answer will come (basic/utilities/cancellation), so its
+   * stream ends now, empty, and its id is free again. Else it would stay open, and its id refused, until
+   * the client hung up or the session ended.
+   */
+  #cancelled(params: unknown): void {
+    const id = (params as { requestId?: RequestId } | undefined)?.requestId;
+    const stream = id === undefined ? undefined : this.#open.get(id);
+    if (!stream) return;
+    this.#open.delete(id!);
+    stream.cancelled();
   }
 
   /** A request's stream closed before its answer: the request is cancelled, as the client would. */
@@ -386,6 +401,15 @@ class RequestStream extends EventStream {
     }
     this.stop();
     res.end(`event: message\ndata: ${text}\n\n`);
+  }
+
+  /** The client cancelled the request: the stream ends without an answer (SSE, so that is not an error). */
+  cancelled(): void {
+    clearTimeout(this.#early);
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return;
+    if (!res.headersSent) this.open();
+    this.end();
   }
 
   /** Nothing said yet HEADERS_AFTER_MS in: the headers go out alone. */

@@ -21,7 +21,12 @@ export type ToWorker =
       t: 'req';
       id: number;
       method: string;
-      params: Params | undefined;
+      /**
+       * The params as JSON text, taken when the call is made: a batch crosses at the end of the turn, and
+       * what the caller changes in its params after the call returns must not go with it (inline, the
+       * line is written, or built, at call time too).
+       */
+      params: string | undefined;
       progress: boolean;
       /** The call may answer requests the server makes while handling it (it has a context). */
       asks: boolean;

@@ -91,7 +91,7 @@ export class ThreadHost implements UpstreamHost {
           t: 'req',
           id: pending.id,
           method: pending.method,
-          params,
+          params: params === undefined ? undefined : JSON.stringify(params),
           progress: pending.onProgress !== undefined,
           asks: pending.context !== undefined,
           capabilities: pending.capabilities,

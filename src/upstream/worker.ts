@@ -7,6 +7,7 @@
 import { type MessagePort, workerData } from 'node:worker_threads';
 import type { RelayedCancel } from '../core/correlator.js';
 import { fromWire, SwitchboardError, toWire } from '../core/errors.js';
+import type { Params } from '../core/jsonrpc.js';
 import { UpstreamConnection } from './connection.js';
 import {
   type FromWorker,
@@ -177,7 +178,7 @@ function onRequest(msg: Extract<ToWorker, { t: 'req' }>): void {
   const relay: RelayedCancel = { cancel: undefined };
   inflight.set(id, relay);
   conn
-    .request(msg.method, msg.params, {
+    .request(msg.method, msg.params === undefined ? undefined : (JSON.parse(msg.params) as Params), {
       relay,
       onProgress: msg.progress ? (params) => post({ t: 'progress', id, params }) : undefined,
       context: msg.asks ? id : undefined,

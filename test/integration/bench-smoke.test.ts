@@ -234,10 +234,9 @@ test('bench smoke: every contender runs, figures are positive, ratios come from 
       const figures = r as unknown as Record<string, number>;
       for (const size of sizes) {
         for (const key of growth.figures) {
-          assert.ok(
-            positive(figures[`${key}@${size}`]),
-            `${r.name} ${key}@${size} = ${figures[`${key}@${size}`]}`,
-          );
+          // Memory growth over a session or two is the collector's noise: it may come out below 0.
+          const ok = /PerSession/.test(key) ? Number.isFinite : positive;
+          assert.ok(ok(figures[`${key}@${size}`]), `${r.name} ${key}@${size} = ${figures[`${key}@${size}`]}`);
         }
       }
       return;

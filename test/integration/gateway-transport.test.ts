@@ -291,6 +291,51 @@ describe('gateway: its 2025-era session transport', () => {
     }
   });
 
+  test(
+    'a request the client cancels ends its stream, reaches the upstream, and frees its id',
+    BOUND,
+    async () => {
+      let gw: GatewayUnderTest | undefined;
+      try {
+        gw = await startGateway({ mcpServers: { echo: fixture('echo', { health: false }) } });
+        const a = await RawSession.open(gw.url);
+        const b = await RawSession.open(gw.url);
+        for (const waitMs of [0, 100]) {
+          // Cancelled before its headers went out (at once), and after (past the 20 ms early headers).
+          const before = (await cancelled(b, 100 + waitMs)).length;
+          const sleeping = await a.post({
+            jsonrpc: '2.0',
+            id: 20,
+            method: 'tools/call',
+            params: { name: 'echo__sleep', arguments: { nonce: `c${waitMs}`, ms: 20_000 } },
+          });
+          await new Promise((r) => setTimeout(r, waitMs));
+          const told = await a.post({
+            jsonrpc: '2.0',
+            method: 'notifications/cancelled',
+            params: { requestId: 20, reason: 'the user changed their mind' },
+          });
+          assert.equal(told.status, 202);
+          const left: Message[] = [];
+          for await (const m of messagesOf(sleeping)) left.push(m);
+          assert.deepEqual(left, [], 'the cancelled request gets no answer, and its stream ends');
+          assert.ok(
+            await waitFor(async () => (await cancelled(b, 200 + waitMs)).length === before + 1, 5000),
+            'the upstream heard the call cancelled',
+          );
+          // The id is free again in this session.
+          const again = await a.request(20, 'tools/call', {
+            name: 'echo__echo',
+            arguments: { nonce: 'again' },
+          });
+          assert.equal(textOf(again.response).nonce, 'again');
+        }
+      } finally {
+        await gw?.close();
+      }
+    },
+  );
+
   test('a client that goes away before its answer cancels its call, JSON or streamed', BOUND, async () => {
     let gw: GatewayUnderTest | undefined;
     try {

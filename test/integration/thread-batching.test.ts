@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/config.js';
 import { SwitchboardError } from '../../src/core/errors.js';
+import { Switchboard } from '../../src/index.js';
 import { ThreadHost } from '../../src/upstream/thread-host.js';
 import { fixture, runScript, structured, waitFor } from '../helpers.js';
 
@@ -38,6 +39,25 @@ test('many calls made in one turn each get their own answer', async () => {
     await h.close();
   }
 });
+
+for (const isolation of ['inline', 'thread'] as const) {
+  test(`${isolation}: a call sends its arguments as they were when it was made, though the caller changes them in the same turn`, async () => {
+    await using sb = await Switchboard.start({
+      mcpServers: { e: fixture('e', { isolation, health: false }) },
+    });
+    // One args object, reused and changed after each call, all in one turn: the calls after the first
+    // wait for the end of the turn in a batch, and must not pick up the later values.
+    const args: Record<string, unknown> = { nonce: '' };
+    const calls: Promise<{ structuredContent?: unknown }>[] = [];
+    for (let i = 0; i < 5; i++) {
+      args.nonce = `n${i}`;
+      calls.push(sb.callTool('e', 'echo', args));
+      args.nonce = 'changed after the call';
+    }
+    const seen = (await Promise.all(calls)).map((r) => structured<{ nonce: string }>(r).nonce);
+    assert.deepEqual(seen, ['n0', 'n1', 'n2', 'n3', 'n4']);
+  });
+}
 
 test('aborts made in one turn reach the upstream as one cancellation each', async () => {
   const h = host('aborts');
