@@ -7,7 +7,7 @@
 // over rounds are reported, with ratios to each scenario's reference rows from the same run.
 //
 //   node bench/run.mjs [--smoke] [--only a,b] [--scenarios s,t] [--rounds N] [--calls N]
-//                      [--baseline DIR] [--out results/name] [--busy-load X]
+//                      [--baseline DIR] [--out results/name] [--busy-cpu X]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -20,9 +20,10 @@ import vm from 'node:vm';
 import { baselineContenders, contenders as mainContenders } from './lib/contenders.mjs';
 import { at, growthContenders } from './lib/growth.mjs';
 import { measureCalls, median, nsToUs, shuffle, withTimeout } from './lib/measure.mjs';
-import { killAllPeers, peerOptions, SkipError } from './lib/procs.mjs';
+import { cpuTicks, killAllPeers, otherCores, peerOptions, SkipError } from './lib/procs.mjs';
 import {
-  BUSY_LOAD,
+  BUSY_CPU,
+  busyWhy,
   busyOf,
   fmtBytes,
   judgeTargets,
@@ -46,7 +47,7 @@ const { values: args } = parseArgs({
     calls: { type: 'string' },
     baseline: { type: 'string' },
     out: { type: 'string' },
-    'busy-load': { type: 'string' },
+    'busy-cpu': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -61,7 +62,7 @@ const SCENARIO_ALIASES = { scale: 'upstreams' };
 
 if (args.help) {
   console.log(`usage: node bench/run.mjs [--smoke] [--only name,name] [--scenarios ${SCENARIO_NAMES.join(',')}]
-                         [--rounds N] [--calls N] [--baseline DIR] [--out results/NAME] [--busy-load X]
+                         [--rounds N] [--calls N] [--baseline DIR] [--out results/NAME] [--busy-cpu X]
 contenders: ${contenders.map((c) => c.name).join(', ')}`);
   process.exit(0);
 }
@@ -71,10 +72,10 @@ const positiveInt = (v, name) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${v}`);
   return n;
 };
-const busyLoad = (v) => {
+const busyCpu = (v) => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new Error(`--busy-load wants a load average (a number >= 0), got ${v}`);
+    throw new Error(`--busy-cpu wants the cores other work may use (a number >= 0), got ${v}`);
   }
   return n;
 };
@@ -182,7 +183,7 @@ const PROFILES = {
 const cfg = { ...(args.smoke ? PROFILES.smoke : PROFILES.full) };
 if (args.rounds) cfg.rounds = positiveInt(args.rounds, 'rounds');
 if (args.calls) cfg.calls = positiveInt(args.calls, 'calls');
-cfg.busyLoad = args['busy-load'] === undefined ? BUSY_LOAD : busyLoad(args['busy-load']);
+cfg.busyCpu = args['busy-cpu'] === undefined ? BUSY_CPU : busyCpu(args['busy-cpu']);
 cfg.watchdogMs += cfg.watchdogPerRoundMs * cfg.rounds;
 peerOptions.termGraceMs = cfg.peerTermGraceMs;
 const outBase = resolve(BENCH, args.out ?? (args.smoke ? 'results/smoke' : 'results/latest'));
@@ -331,9 +332,17 @@ function describe(c, res) {
 }
 
 const perRound = new Map(selected.map((c) => [c.name, []]));
-// The load averages before and after the run and each round: a 1-minute average at or over
-// cfg.busyLoad at any of them means the figures shared the machine, and no target is judged.
-const loadSamples = [loadSample('start', os.loadavg())];
+// The load averages before and after the run and each round, and the cores other work used between
+// those points (CPU outside the bench's own process tree): cfg.busyCpu or more in any interval means
+// the figures shared the machine, and no target is judged.
+let lastTicks = cpuTicks();
+const sample = (at) => {
+  const ticks = cpuTicks();
+  const other = otherCores(lastTicks, ticks, os.cpus().length);
+  lastTicks = ticks;
+  return loadSample(at, os.loadavg(), other);
+};
+const loadSamples = [sample('start')];
 const orders = [];
 const started = Date.now();
 log(
@@ -344,7 +353,7 @@ log(
     `${cfg.sizes.message.join('/')}${args.smoke ? ' (smoke)' : ''}`,
 );
 for (let round = 1; round <= cfg.rounds; round++) {
-  loadSamples.push(loadSample(`round ${round} before`, os.loadavg()));
+  loadSamples.push(sample(`round ${round} before`));
   // A contender skipped once (library not built, bench deps missing, not written yet) stays skipped.
   const order = roundOrder(selected.filter((c) => perRound.get(c.name)[0]?.status !== 'skipped'));
   orders.push(order.map((c) => c.name));
@@ -365,10 +374,10 @@ for (let round = 1; round <= cfg.rounds; round++) {
     }
   };
   await Promise.all(Array.from({ length: cfg.lanes }, lane));
-  loadSamples.push(loadSample(`round ${round} after`, os.loadavg()));
+  loadSamples.push(sample(`round ${round} after`));
 }
-loadSamples.push(loadSample('end', os.loadavg()));
-const load = busyOf(loadSamples, cfg.busyLoad);
+loadSamples.push(sample('end'));
+const load = busyOf(loadSamples, cfg.busyCpu);
 
 // ----------------------------------------------------------- summary ----
 
@@ -666,7 +675,7 @@ const sections = SECTIONS.map((s) => {
   const own = rows.filter((r) => r.scenario === s.scenario);
   return { ...s, rows: s.expand ? own.flatMap((r) => s.expand(r, cfg)) : own };
 });
-const subtitle = `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s) · load average up to ${load.peakLoadAvg1.toFixed(2)}${load.busy ? ' (busy machine: targets not judged)' : ''}`;
+const subtitle = `${machine.cpuModel} · ${machine.cores} cores · node ${machine.node} · ${machine.date.slice(0, 10)} · medians of ${cfg.rounds} round(s) · load average up to ${load.peakLoadAvg1.toFixed(2)}, other work up to ${load.peakOtherCores === null ? '-' : load.peakOtherCores.toFixed(2)} cores${load.busy ? ' (busy machine: targets not judged)' : ''}`;
 mkdirSync(dirname(outBase), { recursive: true });
 writeFileSync(`${outBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(
@@ -702,7 +711,7 @@ const small = (list) => Math.min(...list).toLocaleString('en-US');
 const perSize = (name) =>
   sizes.message.map((size) => `${fmtBytes(size)} ${fmtN(G.message[name]?.[size])}x`).join(', ');
 console.log(
-  `${load.busy ? `\nbusy machine: load average ${load.peakLoadAvg1.toFixed(2)}: no target is judged.` : ''}` +
+  `${load.busy ? `\nbusy machine: ${busyWhy(load)}: no target is judged.` : ''}` +
     `\ntargets: inline p50 ${fmt(T.inlineP50ToFloor)}x floor (<= 1.15: ${T.inlineP50ToFloor.verdict}; ` +
     `interleaved: ${fmt(T.inlineP50ToFloorInterleaved)}x, ${T.inlineP50ToFloorInterleaved.verdict}), ` +
     `inline calls/s ${fmt(T.inlineThroughputToFloor)}x floor (>= 1.0: ${T.inlineThroughputToFloor.verdict}),` +
@@ -727,7 +736,7 @@ console.log(
   `\nclient: raw-ndjson = floor client, no MCP library; sdk1/sdk2 = MCP SDK Client; undici-raw = raw JSON-RPC over a` +
     `\nkeep-alive undici Pool; switchboard = Switchboard#callTool. p50/p99 at concurrency 1, calls/s at concurrency ${cfg.concurrency};` +
     `\nratios against the section's reference rows (floor / sdk2: floor and sdk2-stdio, or floor-fanout and sdk2-fanout).` +
-    `\n${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; load average up to ${load.peakLoadAvg1.toFixed(2)}; ${cfg.rounds} round(s) in ${report.durationSeconds.toFixed(1)} s` +
+    `\n${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; load average up to ${load.peakLoadAvg1.toFixed(2)} (the bench's own included), other work up to ${load.peakOtherCores === null ? '-' : load.peakOtherCores.toFixed(2)} cores; ${cfg.rounds} round(s) in ${report.durationSeconds.toFixed(1)} s` +
     `\nwrote ${relative(process.cwd(), outBase)}.{json,svg}${charts.map((c) => `, -${c}.svg`).join('')}`,
 );
 

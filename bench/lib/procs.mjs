@@ -189,3 +189,51 @@ export async function childrenQuiet({ windowMs = 500, maxCores = 0.05, deadlineM
   }
   return Date.now() - t0;
 }
+
+/**
+ * CPU time (clock ticks, all CPUs) of the machine as a whole, busy and in all, from /proc/stat; and of
+ * this process with every descendant, live or already reaped (utime + stime + cutime + cstime of each
+ * live process of the tree: a reaped child's time is in its parent's cutime). Their difference over an
+ * interval is what other work used. Null where /proc is missing.
+ */
+export function cpuTicks() {
+  let machine;
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const total = f.reduce((a, b) => a + b, 0);
+    machine = { busy: total - f[3] - f[4], total };
+  } catch {
+    return null;
+  }
+  const procs = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const rest = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ').at(-1).split(' ');
+      procs.set(Number(entry), { ppid: Number(rest[1]), ticks: +rest[11] + +rest[12] + +rest[13] + +rest[14] });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const kids = new Map();
+  for (const [pid, { ppid }] of procs) {
+    const list = kids.get(ppid);
+    if (list) list.push(pid);
+    else kids.set(ppid, [pid]);
+  }
+  let bench = 0;
+  for (const stack = [process.pid]; stack.length > 0; ) {
+    const pid = stack.pop();
+    bench += procs.get(pid)?.ticks ?? 0;
+    stack.push(...(kids.get(pid) ?? []));
+  }
+  return { ...machine, bench };
+}
+
+/** Cores of CPU that processes outside the bench's tree used between two cpuTicks() readings. */
+export function otherCores(before, after, cores) {
+  if (!before || !after || after.total <= before.total) return null;
+  const others = after.busy - before.busy - (after.bench - before.bench);
+  return Math.max(0, (others * cores) / (after.total - before.total));
+}
