@@ -493,6 +493,17 @@ const listGrowth = roundwise(
 );
 
 const target = (value, limit, better) => ({ value, target: limit, better });
+// The gateway against the best peer with the same client (raw undici): the peer with the most calls/s
+// in this run, and the gateway's calls/s and p99 over that peer's.
+const PEERS_UNDICI = ['mcp-proxy-http+undici', 'supergateway-http+undici', 'mcp-hub-sse+undici'];
+const bestPeer =
+  PEERS_UNDICI.filter((name) => figure(name, 'callsPerSec') !== null).sort(
+    (a, b) => figure(b, 'callsPerSec') - figure(a, 'callsPerSec'),
+  )[0] ?? null;
+const overPeer = (key) =>
+  bestPeer && figure('switchboard-gateway+undici', key) !== null
+    ? figure('switchboard-gateway+undici', key) / figure(bestPeer, key)
+    : null;
 /** A growth figure flat within 10% (latency up at most 1.10x, throughput down to at least 0.90x). */
 const flat = (name, key, list) => {
   const lower = /P50Us$|p50Us$/.test(key);
@@ -534,6 +545,9 @@ const summary = {
         'higher',
       ),
       inlineRssPerUpstreamMB: target(figure('memory-inline', 'rssPerUpstreamMB'), 1, 'lower'),
+      // The gateway: at least 2x the best peer's calls/s with the same client, and a lower p99 (< 1.0x).
+      gatewayThroughputToBestPeer: target(overPeer('callsPerSec'), 2.0, 'higher'),
+      gatewayP99ToBestPeer: target(overPeer('p99Us'), 0.999, 'lower'),
       // How cost grows: flat within 10% from the smallest size to the largest (median of per-round ratios).
       sessionsP50: flat('gateway-sessions', 'p50Us', sizes.sessions),
       sessionsThroughput: flat('gateway-sessions', 'callsPerSec', sizes.sessions),
@@ -590,6 +604,14 @@ const summary = {
         Object.fromEntries(sizes.message.map((size) => [size, figure(name, at('mbPerSecToFloor', size))])),
       ]),
     ),
+  },
+  gateway: {
+    bestPeer,
+    // What the gateway adds over the same upstream called in process (switchboard inline), at c=1.
+    extraP50Us:
+      figure('switchboard-gateway+undici', 'p50Us') !== null && figure('switchboard-inline', 'p50Us') !== null
+        ? figure('switchboard-gateway+undici', 'p50Us') - figure('switchboard-inline', 'p50Us')
+        : null,
   },
   thread: {
     extraP50Us:
@@ -718,6 +740,7 @@ console.log(
     `\n  inline, captureCallSites: false: p50 interleaved ${judged(T.inlineNoStackP50ToFloorInterleaved, '1.15')}, calls/s ${judged(T.inlineNoStackThroughputToFloor, '1.0')},` +
     `\n  thread p50 ${fmt(T.threadP50ToFloor)}x floor (<= 1.8: ${T.threadP50ToFloor.verdict}), ` +
     `thread calls/s ${fmt(T.threadThroughputToFloor)}x floor (>= 0.4: ${T.threadThroughputToFloor.verdict}),` +
+    `\n  gateway (undici client) over the best peer${bestPeer ? ` (${bestPeer})` : ''}: calls/s ${judged(T.gatewayThroughputToBestPeer, '2.0')}, p99 ${fmt(T.gatewayP99ToBestPeer)}x (< 1.0: ${T.gatewayP99ToBestPeer.verdict})` +
     `\n  inline RSS per upstream ${fmt(T.inlineRssPerUpstreamMB)} MB (< 1: ${T.inlineRssPerUpstreamMB.verdict})` +
     `\nhow cost grows (the largest size against the smallest, median of per-round ratios):` +
     `\n  sessions ${small(sizes.sessions)} -> ${big(sizes.sessions)}: p50 ${judged(T.sessionsP50, '1.10')}, calls/s ${judged(T.sessionsThroughput, '0.90')};` +

@@ -222,14 +222,41 @@ export function cpuTicks() {
     if (list) list.push(pid);
     else kids.set(ppid, [pid]);
   }
-  let bench = 0;
-  for (const stack = [process.pid]; stack.length > 0; ) {
-    const pid = stack.pop();
-    bench += procs.get(pid)?.ticks ?? 0;
-    stack.push(...(kids.get(pid) ?? []));
+  // The tree: this process's descendants, and those of ours that were orphaned (a peer killed before it
+  // reaped its own children: they live on under init, out of the tree, but are still the bench's work).
+  const tree = new Set();
+  const walk = (root) => {
+    for (const stack = [root]; stack.length > 0; ) {
+      const pid = stack.pop();
+      if (tree.has(pid) || !procs.has(pid)) continue;
+      tree.add(pid);
+      stack.push(...(kids.get(pid) ?? []));
+    }
+  };
+  walk(process.pid);
+  for (const pid of seenTicks.keys()) walk(pid);
+  // One of ours gone without being reaped in the tree (reaped by init after it was orphaned): its time
+  // is in no cutime of ours, so what it had used is kept.
+  for (const [pid, ticks] of seenTicks) {
+    if (procs.has(pid)) continue;
+    seenTicks.delete(pid);
+    if (orphaned.has(pid)) departedTicks += ticks;
+    orphaned.delete(pid);
+  }
+  let bench = departedTicks;
+  for (const pid of tree) {
+    const { ppid, ticks } = procs.get(pid);
+    bench += ticks;
+    seenTicks.set(pid, ticks);
+    if (pid !== process.pid && !tree.has(ppid)) orphaned.add(pid);
   }
   return { ...machine, bench };
 }
+
+/** Processes of the bench's tree seen so far, with their last CPU time; those now orphaned. */
+const seenTicks = new Map();
+const orphaned = new Set();
+let departedTicks = 0;
 
 /** Cores of CPU that processes outside the bench's tree used between two cpuTicks() readings. */
 export function otherCores(before, after, cores) {

@@ -103,8 +103,10 @@ export class SessionTransport implements Transport {
    * After `server.connect(this)`: messages go straight to the Server's dispatch for their kind, which
    * this transport has already checked, instead of through the `onmessage` that `connect` installs,
    * which tells the kinds apart again with a schema parse per kind tried (a failed parse builds a
-   * validation error: most of that cost). These are the SDK's documented subclass hooks
-   * (`_onrequest`, `_onnotification`, `_onresponse`); a Server without them keeps `onmessage`.
+   * validation error: most of that cost). `_onnotification` and `_onresponse` are the SDK's protected
+   * subclass hooks; `_onrequest` is private in its types, so this leans on the SDK version the lockfile
+   * pins (the gateway suites and the conformance run exercise it on every change); a Server without
+   * all three keeps `onmessage`.
    */
   dispatchTo(server: Server): void {
     const hooks = server as unknown as Record<string, unknown>;
