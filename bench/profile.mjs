@@ -39,7 +39,7 @@ function categoryOf({ functionName: fn, url }, line) {
   if (fn === 'writeUtf8String' || fn === 'writeBuffer' || fn === 'writev') {
     return 'pipe write: StreamBase -> libuv -> write(2)';
   }
-  if (fn === 'captureCallSite') return 'call-site capture (Error.captureStackTrace)';
+  if (fn === 'captureCallSite' || fn === 'takeCallSite') return 'call-site capture (Error.captureStackTrace)';
   if (/\/src\/transport\/line-decoder\.js$/.test(url) || url === 'node:buffer' || fn === 'utf8Slice') {
     return 'line decoder (incl. Buffer indexOf/toString)';
   }
