@@ -335,11 +335,15 @@ const perRound = new Map(selected.map((c) => [c.name, []]));
 // The load averages before and after the run and each round, and the cores other work used between
 // those points (CPU outside the bench's own process tree): cfg.busyCpu or more in any interval means
 // the figures shared the machine, and no target is judged.
+// An interval shorter than 0.2 s of every core's clock says nothing (a tick or two either way
+// would read as whole cores): it is not measured, and the next sample covers it too.
+const MIN_TICKS = 20 * os.cpus().length;
 let lastTicks = cpuTicks();
 const sample = (at) => {
   const ticks = cpuTicks();
-  const other = otherCores(lastTicks, ticks, os.cpus().length);
-  lastTicks = ticks;
+  const long = ticks !== null && lastTicks !== null && ticks.total - lastTicks.total >= MIN_TICKS;
+  const other = long ? otherCores(lastTicks, ticks, os.cpus().length) : null;
+  if (long) lastTicks = ticks;
   return loadSample(at, os.loadavg(), other);
 };
 const loadSamples = [sample('start')];
