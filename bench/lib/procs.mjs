@@ -191,18 +191,18 @@ export async function childrenQuiet({ windowMs = 500, maxCores = 0.05, deadlineM
 }
 
 /**
- * CPU time (clock ticks, all CPUs) of the machine as a whole, busy and in all, from /proc/stat; and of
- * this process with every descendant, live or already reaped (utime + stime + cutime + cstime of each
- * live process of the tree: a reaped child's time is in its parent's cutime). Their difference over an
- * interval is what other work used. Null where /proc is missing.
+ * CPU time (clock ticks) for telling other work apart: the machine's in all (`total`, every CPU's clock,
+ * from /proc/stat), and `other`, a running count of what processes outside the bench's own tree used
+ * since the first reading. A process is the bench's if it descends from this one, or was seen to before
+ * it was orphaned; the rest are summed from their own times (utime + stime + cutime + cstime, so a
+ * short-lived child of another process counts once it is reaped). Init's reaped children are left out:
+ * an orphan of the bench's that lived and died between two readings ends there. Null without /proc.
  */
 export function cpuTicks() {
-  let machine;
+  let total;
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
-    // user nice system idle iowait irq softirq steal
-    const total = f.reduce((a, b) => a + b, 0);
-    machine = { busy: total - f[3] - f[4], total };
+    total = f.reduce((a, b) => a + b, 0);
   } catch {
     return null;
   }
@@ -211,7 +211,8 @@ export function cpuTicks() {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const rest = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ').at(-1).split(' ');
-      procs.set(Number(entry), { ppid: Number(rest[1]), ticks: +rest[11] + +rest[12] + +rest[13] + +rest[14] });
+      const own = +rest[11] + +rest[12];
+      procs.set(Number(entry), { ppid: Number(rest[1]), ticks: entry === '1' ? own : own + +rest[13] + +rest[14] });
     } catch {
       // gone meanwhile
     }
@@ -222,45 +223,36 @@ export function cpuTicks() {
     if (list) list.push(pid);
     else kids.set(ppid, [pid]);
   }
-  // The tree: this process's descendants, and those of ours that were orphaned (a peer killed before it
-  // reaped its own children: they live on under init, out of the tree, but are still the bench's work).
-  const tree = new Set();
+  const seen = new Set();
   const walk = (root) => {
     for (const stack = [root]; stack.length > 0; ) {
       const pid = stack.pop();
-      if (tree.has(pid) || !procs.has(pid)) continue;
-      tree.add(pid);
+      if (seen.has(pid) || !procs.has(pid)) continue;
+      seen.add(pid);
+      ours.add(pid);
       stack.push(...(kids.get(pid) ?? []));
     }
   };
   walk(process.pid);
-  for (const pid of seenTicks.keys()) walk(pid);
-  // One of ours gone without being reaped in the tree (reaped by init after it was orphaned): its time
-  // is in no cutime of ours, so what it had used is kept.
-  for (const [pid, ticks] of seenTicks) {
-    if (procs.has(pid)) continue;
-    seenTicks.delete(pid);
-    if (orphaned.has(pid)) departedTicks += ticks;
-    orphaned.delete(pid);
+  for (const pid of [...ours]) walk(pid);
+  for (const pid of ours) if (!procs.has(pid)) ours.delete(pid);
+  const first = theirs.size === 0;
+  for (const [pid, { ticks }] of procs) {
+    if (ours.has(pid)) continue;
+    if (!first) otherTicks += Math.max(0, ticks - (theirs.get(pid) ?? 0));
+    theirs.set(pid, ticks);
   }
-  let bench = departedTicks;
-  for (const pid of tree) {
-    const { ppid, ticks } = procs.get(pid);
-    bench += ticks;
-    seenTicks.set(pid, ticks);
-    if (pid !== process.pid && !tree.has(ppid)) orphaned.add(pid);
-  }
-  return { ...machine, bench };
+  for (const pid of theirs.keys()) if (!procs.has(pid)) theirs.delete(pid);
+  return { total, other: otherTicks };
 }
 
-/** Processes of the bench's tree seen so far, with their last CPU time; those now orphaned. */
-const seenTicks = new Map();
-const orphaned = new Set();
-let departedTicks = 0;
+/** Processes of the bench's tree (descendants, and those orphaned since); others, with their last time. */
+const ours = new Set();
+const theirs = new Map();
+let otherTicks = 0;
 
 /** Cores of CPU that processes outside the bench's tree used between two cpuTicks() readings. */
 export function otherCores(before, after, cores) {
   if (!before || !after || after.total <= before.total) return null;
-  const others = after.busy - before.busy - (after.bench - before.bench);
-  return Math.max(0, (others * cores) / (after.total - before.total));
+  return ((after.other - before.other) * cores) / (after.total - before.total);
 }
