@@ -214,7 +214,14 @@ export class Catalog {
         const theirs = ['E_TIMEOUT', 'E_ABORTED', 'E_UPSTREAM_CLOSED'].some((c) =>
           isSwitchboardError(err, c as 'E_TIMEOUT'),
         );
-        if (!theirs || call.signal?.aborted || call.deadline - performance.now() < 1) throw err;
+        if (!theirs) throw err;
+        // The starter's own end is never this caller's answer: if this caller is out of time or aborted
+        // too by now (a late turn of the loop can bring both at once), it gets its own error.
+        const what = `tools/list on '${route.sup.name}'`;
+        const data = { server: route.sup.name, method: 'tools/list', stage: 'sent' };
+        if (call.signal?.aborted) throw stampCallSite(abortError(what, call.signal.reason, data), call.site);
+        if (call.deadline - performance.now() < 1)
+          throw stampCallSite(timeoutError(what, call.timeoutMs, data), call.site);
       }
     }
   }

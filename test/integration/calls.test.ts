@@ -391,6 +391,25 @@ for (const isolation of ['inline', 'thread'] as Isolation[]) {
       assert.equal(code(await unlisted), 'E_UNKNOWN_TOOL');
     });
 
+    test("a caller waiting on another's listing gets its own timeout, not the other's abort, when both come in one turn", async () => {
+      await using sb = await Switchboard.start({
+        mcpServers: { e: fixture('e', { isolation, ...quiet, env: { ECHO_LIST_DELAY_MS: '1000' } }) },
+      });
+      const controller = new AbortController();
+      const a = sb.listTools({ refresh: true, signal: controller.signal, timeoutMs: 10_000 }).catch((e) => e);
+      const c = sb.listTools({ refresh: true, timeoutMs: 100 }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 20));
+      // A loop that comes back late: c's deadline passes before its timer can run, and a's abort lands
+      // in the same turn.
+      const until = performance.now() + 150;
+      while (performance.now() < until);
+      controller.abort();
+      assert.equal(code(await a), 'E_ABORTED');
+      const cErr = await c;
+      assert.equal(code(cErr), 'E_TIMEOUT', String(cErr));
+      assert.match((cErr as Error).message, /timed out after 100 ms/);
+    });
+
     test('aborting with a reason that is itself a SwitchboardError gives each call its own E_ABORTED', async () => {
       await using sb = await Switchboard.start({ mcpServers: { e: fixture('e', { isolation, ...quiet }) } });
       const controller = new AbortController();
