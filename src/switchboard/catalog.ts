@@ -214,14 +214,7 @@ export class Catalog {
         const theirs = ['E_TIMEOUT', 'E_ABORTED', 'E_UPSTREAM_CLOSED'].some((c) =>
           isSwitchboardError(err, c as 'E_TIMEOUT'),
         );
-        if (!theirs) throw err;
-        // The starter's own end is never this caller's answer: if this caller is out of time or aborted
-        // too by now (a late turn of the loop can bring both at once), it gets its own error.
-        const what = `tools/list on '${route.sup.name}'`;
-        const data = { server: route.sup.name, method: 'tools/list', stage: 'sent' };
-        if (call.signal?.aborted) throw stampCallSite(abortError(what, call.signal.reason, data), call.site);
-        if (call.deadline - performance.now() < 1)
-          throw stampCallSite(timeoutError(what, call.timeoutMs, data), call.site);
+        if (!theirs || call.signal?.aborted || call.deadline - performance.now() < 1) throw err;
       }
     }
   }
@@ -483,16 +476,14 @@ function joined<T>(shared: Promise<T>, call: Call, server: string, method: strin
       done();
       reject(stampCallSite(abortError(what, signal?.reason, data), call.site));
     };
+    const onTimeout = () => {
+      done();
+      reject(stampCallSite(timeoutError(what, call.timeoutMs, data), call.site));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     const left = call.deadline - performance.now();
     if (left <= MAX_TIMER_MS) {
-      timer = setTimeout(
-        () => {
-          done();
-          reject(stampCallSite(timeoutError(what, call.timeoutMs, data), call.site));
-        },
-        Math.max(0, left),
-      );
+      timer = setTimeout(onTimeout, Math.max(0, left));
     }
     shared.then(
       (value) => {
@@ -500,8 +491,14 @@ function joined<T>(shared: Promise<T>, call: Call, server: string, method: strin
         resolve(value);
       },
       (err: unknown) => {
-        done();
-        reject(err);
+        // The starter's end is not this caller's answer when this caller's own came in the same late
+        // turn of the loop (its abort, or its deadline before its timer could run).
+        if (signal?.aborted) onAbort();
+        else if (call.deadline - performance.now() < 1) onTimeout();
+        else {
+          done();
+          reject(err);
+        }
       },
     );
   });

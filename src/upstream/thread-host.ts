@@ -118,7 +118,7 @@ export class ThreadHost implements UpstreamHost {
           message.id,
           new SwitchboardError(
             'E_INVALID_ARGUMENT',
-            `${message.method} on '${this.server}': its params could not be sent as JSON (${(err as Error)?.message ?? String(err)}); were they changed after the call was made?`,
+            `${message.method} on '${this.server}': the request could not be passed to its worker thread (${(err as Error)?.message ?? String(err)})`,
             { cause: err, data: { server: this.server, method: message.method } },
           ),
         );
